@@ -1,0 +1,1 @@
+//! auscult-audio (being written; see the README for what works today).

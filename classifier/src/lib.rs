@@ -1,0 +1,1 @@
+//! auscult-classifier (being written; see the README for what works today).

@@ -1,0 +1,14 @@
+//! One module per subcommand: each has an `Args` (clap) and a `run` function.
+
+pub mod classify;
+pub mod dataset;
+pub mod demo;
+pub mod evaluate;
+pub mod generate;
+pub mod info;
+pub mod mel;
+pub mod study;
+pub mod synth;
+pub mod train;
+pub mod train_prior;
+pub mod train_vqvae;

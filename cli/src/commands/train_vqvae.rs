@@ -1,0 +1,10 @@
+//! `auscult train_vqvae` (TEMPORARY PLACEHOLDER while the session writes it).
+
+/// Arguments of `auscult train_vqvae`.
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+/// Runs the subcommand.
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("not written yet")
+}

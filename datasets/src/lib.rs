@@ -1,0 +1,1 @@
+//! auscult-datasets (being written; see the README for what works today).

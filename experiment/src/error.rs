@@ -1,0 +1,75 @@
+//! Errors of the training machinery.
+
+use std::path::PathBuf;
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What can go wrong while managing runs, checkpoints and logs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A JSON file could not be parsed or written.
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+    /// A run directory already holds a run and neither resume nor overwrite was asked for.
+    #[error(
+        "{path} already holds a run (it has {marker}); pass --resume to continue it or choose another --out"
+    )]
+    RunExists {
+        /// The run directory.
+        path: PathBuf,
+        /// The file that marks it as a run.
+        marker: String,
+    },
+    /// `--resume` was given but the directory holds no checkpoint to resume from.
+    #[error("{path} has no checkpoint to resume from (expected {expected})")]
+    NothingToResume {
+        /// The run directory.
+        path: PathBuf,
+        /// The file that was looked for.
+        expected: String,
+    },
+    /// A model or optimiser checkpoint could not be saved or loaded (for example it was written
+    /// by a model of another shape).
+    #[error("{path}: checkpoint could not be {action}: {reason}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// "saved" or "loaded".
+        action: &'static str,
+        /// What burn reported.
+        reason: String,
+    },
+    /// The requested device cannot be used by this build.
+    #[error("device `{requested}` is not available: {reason}")]
+    Device {
+        /// The device the user asked for.
+        requested: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

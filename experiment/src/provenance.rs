@@ -1,0 +1,105 @@
+//! Provenance: which program, data and seed made an artifact directory.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+/// What made a run: saved as `provenance.json` in every artifact directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Version of auscult (the crate version of the binary that ran).
+    pub auscult_version: String,
+    /// Version of burn compiled in.
+    pub burn_version: String,
+    /// The command line as given.
+    pub command_line: Vec<String>,
+    /// The data the run read (dataset root, corpora).
+    pub data: Vec<PathBuf>,
+    /// SHA-256 over the names, sizes and contents of the data files (see [`fingerprint_files`]).
+    pub data_fingerprint: String,
+    /// Number of data files fingerprinted.
+    pub data_files: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// Seconds since the Unix epoch when the run started.
+    pub created_unix_s: u64,
+}
+
+impl Provenance {
+    /// Provenance of the current process for the given data files and seed.
+    pub fn new(data: Vec<PathBuf>, files: &[PathBuf], seed: u64) -> Result<Self> {
+        Ok(Self {
+            auscult_version: env!("CARGO_PKG_VERSION").to_string(),
+            burn_version: "0.22.1".to_string(),
+            command_line: std::env::args().collect(),
+            data,
+            data_fingerprint: fingerprint_files(files)?,
+            data_files: files.len(),
+            seed,
+            created_unix_s: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        })
+    }
+}
+
+/// SHA-256 (hex) over the sorted file list: each file's name, length and bytes.
+pub fn fingerprint_files(files: &[PathBuf]) -> Result<String> {
+    let mut sorted: Vec<&PathBuf> = files.iter().collect();
+    sorted.sort();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    for path in sorted {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hasher.update(name.as_bytes());
+        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        hasher.update(len.to_le_bytes());
+        loop {
+            let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 (hex) of one file.
+pub fn hash_file(path: &Path) -> Result<String> {
+    fingerprint_files(&[path.to_path_buf()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_changes_with_content_not_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.wav");
+        let b = dir.path().join("b.wav");
+        std::fs::write(&a, b"aaaa").unwrap();
+        std::fs::write(&b, b"bbbb").unwrap();
+        let f1 = fingerprint_files(&[a.clone(), b.clone()]).unwrap();
+        let f2 = fingerprint_files(&[b.clone(), a.clone()]).unwrap();
+        assert_eq!(f1, f2);
+        std::fs::write(&b, b"bbbc").unwrap();
+        assert_ne!(f1, fingerprint_files(&[a, b]).unwrap());
+        assert_eq!(f1.len(), 64);
+    }
+}

@@ -1,0 +1,1 @@
+//! auscult-plot (being written; see the README for what works today).

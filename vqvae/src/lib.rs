@@ -1,0 +1,1 @@
+//! auscult-vqvae (being written; see the README for what works today).
