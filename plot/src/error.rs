@@ -54,17 +54,29 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The confusion matrix is not square or does not match the class list.
+    /// The confusion matrix has a different number of rows than there are classes.
+    #[error(
+        "confusion matrix has {actual} rows but there are {expected} classes; pass an n x n \
+         matrix with rows = true class, columns = predicted class"
+    )]
+    MatrixRows {
+        /// Number of classes.
+        expected: usize,
+        /// Number of rows given.
+        actual: usize,
+    },
+
+    /// A row of the confusion matrix has the wrong length.
     #[error(
         "confusion matrix row {row} has {actual} entries but there are {expected} classes; \
          pass an n x n matrix with rows = true class, columns = predicted class"
     )]
-    MatrixShape {
-        /// Row index (or the number of rows, with `row` = "rows").
-        row: String,
+    MatrixRow {
+        /// Index of the row (true class).
+        row: usize,
         /// Number of classes.
         expected: usize,
-        /// What was found.
+        /// Length of that row.
         actual: usize,
     },
 
