@@ -41,7 +41,9 @@ pub enum Error {
         reason: String,
     },
     /// The file decodes but holds no audio samples (for example a header-only WAV).
-    #[error("{path}: no audio samples (the file has a header but zero frames); remove or replace it")]
+    #[error(
+        "{path}: no audio samples (the file has a header but zero frames); remove or replace it"
+    )]
     NoAudioSamples {
         /// The file.
         path: PathBuf,

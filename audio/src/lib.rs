@@ -1,1 +1,61 @@
-//! auscult-audio (being written; see the README for what works today).
+//! auscult-audio: the audio front end of auscult.
+//!
+//! Decoding (Symphonia), resampling (rubato's FFT resampler), STFT and log-Mel spectrograms
+//! with librosa, torchaudio and Kaldi-fbank conventions, Griffin-Lim inversion, WAV writing
+//! and `.npy` I/O. No ML dependencies: everything speaks `&[f32]` and small structs.
+//!
+//! ```
+//! use auscult_audio::{MelConfig, MelSpectrogram};
+//!
+//! // One second of a 1 kHz tone at 16 kHz -> 128 x 101 log-Mel (librosa conventions).
+//! let x: Vec<f32> = (0..16_000)
+//!     .map(|i| (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 16_000.0).sin())
+//!     .collect();
+//! let cfg = MelConfig { n_fft: 1024, hop_length: 160, win_length: 1024, ..MelConfig::librosa(16_000) };
+//! let mut mel = MelSpectrogram::new(&cfg)?;
+//! let spec = mel.compute(&x);
+//! assert_eq!((spec.n_bins, spec.n_frames), (128, 101));
+//! # Ok::<(), auscult_audio::Error>(())
+//! ```
+
+mod db;
+mod decode;
+mod error;
+mod griffin_lim;
+mod mel;
+mod npy;
+mod resample;
+mod stft;
+mod wav;
+
+pub use db::{LogScale, apply_log, undo_log};
+pub use decode::{AudioInfo, Decoded, decode_file};
+pub use error::{Error, Result};
+pub use griffin_lim::{GRIFFIN_LIM_MOMENTUM, griffin_lim_mel};
+pub use mel::{
+    KaldiOptions, MelConfig, MelNorm, MelScale, MelSpectrogram, Spectrogram, hz_to_mel,
+    mel_filterbank, mel_to_hz,
+};
+pub use npy::{read_npy_f32, write_npy_f32};
+pub use resample::{resample, resampled_len};
+pub use stft::{PadMode, Stft, Window};
+pub use wav::{WavFormat, write_wav};
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::{Path, PathBuf};
+
+    /// `../shared/golden` (or `$AUSCULT_GOLDEN`), failing plainly when missing.
+    pub fn golden_dir() -> PathBuf {
+        let dir = std::env::var_os("AUSCULT_GOLDEN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden"));
+        assert!(
+            dir.is_dir(),
+            "golden reference files are missing: looked in {} (set AUSCULT_GOLDEN to the \
+             `golden` folder of ../shared)",
+            dir.display()
+        );
+        dir
+    }
+}

@@ -1,1 +1,49 @@
-//! auscult-classifier (being written; see the README for what works today).
+//! auscult-classifier: a respiratory-sound classifier (a CNN of the PANNs CNN6/CNN10 family on
+//! log-Mel features) trained with Balanced Mixup and a supervised contrastive loss, with the
+//! field's metrics, written with burn 0.22.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use auscult_classifier::{TrainConfig, train, evaluate};
+//! use auscult_datasets::{LoadOptions, load_examples};
+//! use auscult_experiment::NoProgress;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cfg = TrainConfig { epochs: 10, ..TrainConfig::default() };
+//! let opts = LoadOptions { examples: cfg.examples.clone(), val_fraction: 0.2, ..LoadOptions::default() };
+//! let data = load_examples(Path::new("ICBHI_final_database"), &opts)?;
+//! let report = train(&cfg, &data, &[], Path::new("runs/cnn"), &NoProgress)?;
+//! println!("best validation ICBHI score {:?}", report.best_val_score);
+//! let eval = evaluate(Path::new("runs/cnn"), &data.test)?;
+//! println!("test score {:.3}", eval.metrics.score);
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`metrics`] (ICBHI score, F1, AUROC, bootstrap), [`supcon`] and [`loss`] (the
+//! losses), [`mixup`] and [`sampler`] (batch construction), [`model`] (the CNN), [`data`]
+//! (features, normalisation, SpecAugment, generated corpora), [`config`], [`training`],
+//! [`inference`].
+
+pub mod config;
+pub mod data;
+mod error;
+pub mod inference;
+pub mod loss;
+pub mod metrics;
+pub mod mixup;
+pub mod model;
+pub mod sampler;
+pub mod supcon;
+pub mod training;
+
+pub use config::{ModelConfig, TrainConfig};
+pub use data::{AugmentMix, SpecAugment, default_examples, default_mel};
+pub use error::{Error, Result};
+pub use inference::{
+    Classifier, Evaluation, Recording, SampleQuality, Segment, Summary, corpus_class_probability, evaluate,
+    evaluate_with,
+};
+pub use loss::ClassLoss;
+pub use metrics::{ConfusionMatrix, IcbhiScore, Metrics};
+pub use mixup::MixupMode;
+pub use model::{Cnn, CnnConfig};
+pub use training::{EpochRecord, TrainReport, resume, train};

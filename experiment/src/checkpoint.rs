@@ -80,11 +80,43 @@ pub fn save_optimizer(optimizer: &ModuleOptimizer, path: impl AsRef<Path>) -> Re
 }
 
 /// Loads an optimiser's state from `path` into `optimizer`.
-pub fn load_optimizer(optimizer: ModuleOptimizer, path: impl AsRef<Path>) -> Result<ModuleOptimizer> {
+pub fn load_optimizer(
+    optimizer: ModuleOptimizer,
+    path: impl AsRef<Path>,
+) -> Result<ModuleOptimizer> {
     let path = path.as_ref();
     optimizer.load(path).map_err(|e| Error::Checkpoint {
         path: path.to_path_buf(),
         action: "loaded",
         reason: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::tensor::{Device, Tensor};
+
+    #[test]
+    fn module_round_trips_and_mismatch_is_an_error() {
+        let dev = Device::flex();
+        dev.seed(1);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.bpk");
+        let a: Linear = LinearConfig::new(3, 2).init(&dev);
+        save_module(&a, &path).unwrap();
+        let b: Linear = load_module(LinearConfig::new(3, 2).init(&dev), &path).unwrap();
+        let x = Tensor::<2>::ones([1, 3], &dev);
+        let ya: Vec<f32> = a.forward(x.clone()).into_data().to_vec().unwrap();
+        let yb: Vec<f32> = b.forward(x).into_data().to_vec().unwrap();
+        assert_eq!(ya, yb);
+        let wrong = load_module(LinearConfig::new(4, 2).init(&dev), &path);
+        assert!(matches!(wrong, Err(Error::Checkpoint { .. })), "{wrong:?}");
+        let missing = load_module(
+            LinearConfig::new(3, 2).init(&dev),
+            dir.path().join("nope.bpk"),
+        );
+        assert!(missing.is_err());
+    }
 }

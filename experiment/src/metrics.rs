@@ -78,12 +78,10 @@ pub fn read_metrics(path: impl AsRef<Path>) -> Result<Vec<serde_json::Value>> {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(
-            serde_json::from_str(&line).map_err(|source| Error::Json {
-                path: path.to_path_buf(),
-                source,
-            })?,
-        );
+        out.push(serde_json::from_str(&line).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })?);
     }
     Ok(out)
 }
@@ -104,7 +102,8 @@ mod tests {
         drop(log);
         assert_eq!(read_metrics(&p).unwrap().len(), 4);
         let mut log = MetricsLog::open_truncated(&p, 2).unwrap();
-        log.append(&serde_json::json!({"epoch": 3, "loss": 0.3})).unwrap();
+        log.append(&serde_json::json!({"epoch": 3, "loss": 0.3}))
+            .unwrap();
         let all = read_metrics(&p).unwrap();
         let epochs: Vec<u64> = all.iter().map(|v| v["epoch"].as_u64().unwrap()).collect();
         assert_eq!(epochs, vec![1, 2, 3]);

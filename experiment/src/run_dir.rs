@@ -105,7 +105,8 @@ mod tests {
             Err(Error::NothingToResume { .. })
         ));
         let run = RunDir::create(&p, false).unwrap();
-        run.save_json("config.json", &serde_json::json!({"x": 1})).unwrap();
+        run.save_json("config.json", &serde_json::json!({"x": 1}))
+            .unwrap();
         let err = RunDir::create(&p, false).unwrap_err();
         assert!(err.to_string().contains("--resume"), "{err}");
         run.save_state(&TrainingState {

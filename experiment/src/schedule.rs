@@ -25,14 +25,26 @@ impl LrSchedule {
             LrSchedule::Cosine {
                 warmup_steps,
                 min_factor,
-            } => cosine_with_warmup(step, total_steps, warmup_steps, base_lr, base_lr * min_factor),
+            } => cosine_with_warmup(
+                step,
+                total_steps,
+                warmup_steps,
+                base_lr,
+                base_lr * min_factor,
+            ),
         }
     }
 }
 
 /// Linear warm-up for `warmup` steps (from `base_lr / warmup` up to `base_lr`), then cosine
 /// decay from `base_lr` to `min_lr` at `total - 1`. Steps past the end stay at `min_lr`.
-pub fn cosine_with_warmup(step: usize, total: usize, warmup: usize, base_lr: f64, min_lr: f64) -> f64 {
+pub fn cosine_with_warmup(
+    step: usize,
+    total: usize,
+    warmup: usize,
+    base_lr: f64,
+    min_lr: f64,
+) -> f64 {
     if warmup > 0 && step < warmup {
         return base_lr * (step + 1) as f64 / warmup as f64;
     }

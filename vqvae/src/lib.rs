@@ -1,1 +1,100 @@
-//! auscult-vqvae (being written; see the README for what works today).
+//! auscult-vqvae: a class-conditional VQ-VAE over log-Mel spectrograms of respiratory cycles,
+//! with an autoregressive Transformer prior that samples new spectrograms of a chosen class
+//! (after C2GA, Ma et al. 2026), to rebalance training data.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use auscult_datasets::{LoadOptions, load_examples};
+//! use auscult_experiment::NoProgress;
+//! use auscult_vqvae::{
+//!     ClassCounts, GenerateRequest, PriorTrainConfig, VqVaeTrainConfig, default_examples,
+//!     generate, train_prior, train_vqvae,
+//! };
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let opts = LoadOptions { examples: default_examples(), val_fraction: 0.1, ..Default::default() };
+//! let data = load_examples(Path::new("data/icbhi"), &opts)?;
+//! let vq = train_vqvae(&VqVaeTrainConfig::default(), &data, Path::new("runs/vq"), &NoProgress)?;
+//! println!("reconstruction error {:.2} dB, perplexity {:.1}", vq.reconstruction_mae_db, vq.perplexity);
+//! let prior = train_prior(Path::new("runs/vq"), &PriorTrainConfig::default(), &data, Path::new("runs/prior"), &NoProgress)?;
+//! println!("{:.3} bits per code", prior.bits_per_code);
+//! let request = GenerateRequest { counts: ClassCounts::Balance { target: None }, ..Default::default() };
+//! let corpus = generate(Path::new("runs/prior"), &request, Path::new("runs/corpus"), &NoProgress)?;
+//! println!("{} samples in {}", corpus.samples, corpus.dir.display());
+//! # Ok(()) }
+//! ```
+//!
+//! # Design
+//!
+//! **Input.** The shared front end ([`default_examples`], [`default_mel`]): 4 s at 8 kHz,
+//! 64 Mel bins x 126 frames of dB log-Mel, normalised per Mel bin with the training split's
+//! mean and standard deviation (stored with the model), right-padded with zeros to 128 frames.
+//!
+//! **Encoder** ([`model::Encoder`]): three strided convolutions (kernel 2s, strides
+//! `[2,2] [2,2] [1,2]` in (frequency, time), 32 then 64 channels), two residual blocks, and a
+//! 1x1 projection to the code dimension D = 32. Layout: 64 x 128 -> a grid of
+//! **16 (frequency) x 16 (time) = 256 codes**. Raster order, used by the prior, is time outer,
+//! frequency inner: all 16 frequency codes of the first time step, then the next.
+//!
+//! **Quantiser** ([`quantizer`]): K = 128 codes, nearest neighbour, straight-through gradient,
+//! commitment loss beta = 0.25, codebook updated by exponential moving averages (decay 0.99,
+//! Laplace-smoothed counts), initialised from the first batch's encodings, and any code whose
+//! moving-average count per step falls below 1 restarted from a random encoding of the batch.
+//! Usage and perplexity are logged per epoch.
+//!
+//! **Class conditioning** (decoder, [`model::Decoder`]): the code grid carries local acoustic
+//! detail, the class carries the global character, in two ways:
+//! 1. *FiLM*: a learned class embedding (16) drives a per-channel scale and shift
+//!    `h * (1 + gamma) + beta` after every residual block and every upsampling stage;
+//! 2. *class prototypes* ([`model::ClassPrototypes`]): the encoder's first-stage features
+//!    (32 channels x 32 frequency rows) averaged over time are averaged per class over the
+//!    training set, stored with the model, and a learned 1x1 projection of the requested
+//!    class's prototype is added, broadcast over time, to the decoder's features at that
+//!    stage's resolution: tokens decoupled from global class prototypes, as in C2GA. While
+//!    training they follow moving averages of the batches (decay 0.95); after the last epoch
+//!    they are recomputed exactly with the final encoder.
+//!
+//! **Decoder**: the mirror image (transposed convolutions), output in the normalised log-Mel
+//! domain, cropped to 126 frames; converted back to dB for corpora. Loss: MSE + commitment.
+//!
+//! **Prior** ([`prior`]): decoder-only Transformer, pre-norm, causal multi-head self-attention
+//! written out so keys/values can be cached, learned positional embeddings over the 256 raster
+//! positions, the class as a prefix token, GELU MLP, dropout from a seeded host generator;
+//! trained with cross-entropy, reported in bits per code. Defaults: d_model 128, 4 heads,
+//! 3 layers, MLP 512.
+//!
+//! **Sampling** ([`sampling`]): temperature, top-k, top-p; each sample has its own seed (recorded
+//! in the corpus manifest) and depends only on it; with the key/value cache one code costs one
+//! Transformer step. Cached and uncached sampling give the same codes.
+//!
+//! Presets for a GPU: [`VqVaeTrainConfig::gpu`] (64/128 channels, 3 residual blocks, 512 x 64
+//! codebook) and [`PriorTrainConfig::gpu`] (d_model 256, 8 heads, 6 layers).
+
+mod error;
+
+pub mod data;
+pub mod features;
+pub mod generation;
+pub mod model;
+pub mod prior;
+pub mod prior_training;
+pub mod quantizer;
+pub mod sampling;
+pub mod trainer;
+pub mod training;
+pub mod vqvae_model;
+
+pub use data::{LogMel, Normalizer};
+pub use error::{Error, Result};
+pub use features::{default_examples, default_mel, log_mels};
+pub use generation::{
+    ClassCounts, ClassQuality, CodebookQuality, GenerateReport, GenerateRequest, NearestNeighbour,
+    QualityReport, generate, resolve_counts, sample_seed,
+};
+pub use model::{ClassPrototypes, VqVae, VqVaeConfig};
+pub use prior::{KvCache, Prior, PriorConfig};
+pub use prior_training::{PriorEpochMetrics, PriorModel, PriorReport, PriorTrainConfig, Reference, train_prior};
+pub use quantizer::{CodeUsage, Codebook, QuantizerConfig, perplexity};
+pub use sampling::{SamplingConfig, sample_codes};
+pub use trainer::{PriorBatch, PriorTrainer, VqStepStats, VqVaeTrainer};
+pub use training::{VqEpochMetrics, VqVaeReport, VqVaeTrainConfig, train_vqvae};
+pub use vqvae_model::{VqState, VqVaeModel};

@@ -1,10 +1,389 @@
-//! `auscult train` (TEMPORARY PLACEHOLDER while the session writes it).
+//! `auscult train --data ROOT --out RUN_DIR [...]`: trains the respiratory-sound classifier
+//! (Balanced Mixup + supervised contrastive loss by default) and writes a run directory with
+//! the resolved config, checkpoints, `metrics.jsonl`, curves and confusion matrix.
+//! `auscult train --resume RUN_DIR` continues a killed run from its last complete epoch.
 
-/// Arguments of `auscult train`.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use auscult_classifier::{
+    AugmentMix, ClassLoss, CnnConfig, MixupMode, TrainConfig, TrainReport, resume, train,
+};
+use auscult_datasets::{
+    ExampleSet, Format, GeneratedCorpus, LoadOptions, SplitSpec, load_examples,
+};
+use auscult_experiment::DeviceChoice;
+use serde::{Deserialize, Serialize};
+
+use crate::output::{BarProgress, print_json};
+
+/// File in the run directory recording where the data came from (so `--resume` and
+/// `auscult evaluate` can reload it).
+pub const DATA_FILE: &str = "data.json";
+
+/// Arguments of `auscult train` (`Args::default()` gives the command line's defaults with no
+/// data, output or overrides).
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Dataset root (ICBHI 2017, Coswara or a folder per class); not needed with --resume.
+    #[arg(long, value_name = "ROOT", required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
+    /// Dataset format when auto-detection guesses wrong: icbhi, coswara or folder.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Train/test split: official, all, or fold:K:INDEX[:SEED] (patient-disjoint folds).
+    #[arg(long, default_value = "official", value_parser = parse_split)]
+    pub split: SplitSpec,
+    /// Share of the training patients held out for validation (early stopping); 0 disables
+    /// validation and early stopping.
+    #[arg(long, default_value_t = 0.2, value_name = "F")]
+    pub val_fraction: f32,
+    /// A generated corpus (manifest.json + .npy spectrograms) mixed into training only;
+    /// repeatable.
+    #[arg(long, value_name = "CORPUS_DIR")]
+    pub augment: Vec<PathBuf>,
+    /// Take this many generated samples per real training example (e.g. 0.5) instead of all.
+    #[arg(long, value_name = "R", conflicts_with = "augment_per_class")]
+    pub augment_ratio: Option<f32>,
+    /// Add generated samples until each class has N training examples (real + generated).
+    #[arg(long, value_name = "N")]
+    pub augment_per_class: Option<usize>,
+    /// Batch sampling and mixing: balanced (Balanced Mixup), plain, none, balanced-sampling.
+    #[arg(long, value_parser = parse_mixup)]
+    pub mixup: Option<MixupMode>,
+    /// Alpha of the mixup Beta distribution (default 0.1).
+    #[arg(long, value_name = "A")]
+    pub mixup_alpha: Option<f32>,
+    /// Weight of the supervised contrastive loss (default 0.5; 0 disables it).
+    #[arg(long, value_name = "W")]
+    pub supcon_weight: Option<f32>,
+    /// Temperature of the supervised contrastive loss (default 0.07).
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f32>,
+    /// Classification loss: ce, weighted-ce (inverse class frequency) or focal.
+    #[arg(long, value_name = "LOSS")]
+    pub loss: Option<String>,
+    /// Gamma of the focal loss (default 2).
+    #[arg(long, value_name = "G")]
+    pub focal_gamma: Option<f32>,
+    /// Naive oversampling: duplicate minority-class examples up to the majority count.
+    #[arg(long)]
+    pub oversample: bool,
+    /// Turn SpecAugment (time and frequency masks) off.
+    #[arg(long)]
+    pub no_spec_augment: bool,
+    /// Network preset: small (CPU default), cnn6 or cnn10 (GPU sizes).
+    #[arg(long, value_name = "PRESET")]
+    pub model: Option<String>,
+    /// Maximum number of epochs (default 30).
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Batch size (default 32).
+    #[arg(long, value_name = "B")]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate (default 1e-3).
+    #[arg(long, value_name = "LR")]
+    pub lr: Option<f64>,
+    /// AdamW weight decay (default 1e-3).
+    #[arg(long, value_name = "WD")]
+    pub weight_decay: Option<f32>,
+    /// Early-stopping patience in epochs (default 8; 0 disables early stopping).
+    #[arg(long, value_name = "N")]
+    pub patience: Option<usize>,
+    /// Seed of every random choice (default 0).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Device: cpu, or gpu (aliases cuda, wgpu; needs a build with --features gpu).
+    #[arg(long, value_parser = parse_device)]
+    pub device: Option<DeviceChoice>,
+    /// A JSON training config (the format of a run's config.json; missing fields take the
+    /// defaults); flags override it.
+    #[arg(long, value_name = "FILE.json")]
+    pub config: Option<PathBuf>,
+    /// Continue the killed run in this directory from its last complete epoch.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["out", "config"])]
+    pub resume: Option<PathBuf>,
+    /// The new run directory.
+    #[arg(long, value_name = "RUN_DIR", required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+    /// Print the final report as one JSON object; no progress bars.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Self {
+            data: None,
+            format: None,
+            split: SplitSpec::Official,
+            val_fraction: 0.2,
+            augment: Vec::new(),
+            augment_ratio: None,
+            augment_per_class: None,
+            mixup: None,
+            mixup_alpha: None,
+            supcon_weight: None,
+            temperature: None,
+            loss: None,
+            focal_gamma: None,
+            oversample: false,
+            no_spec_augment: false,
+            model: None,
+            epochs: None,
+            batch_size: None,
+            lr: None,
+            weight_decay: None,
+            patience: None,
+            seed: None,
+            device: None,
+            config: None,
+            resume: None,
+            out: None,
+            json: false,
+        }
+    }
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+fn parse_split(s: &str) -> Result<SplitSpec, String> {
+    s.parse::<SplitSpec>()
+}
+
+fn parse_mixup(s: &str) -> Result<MixupMode, String> {
+    s.parse::<MixupMode>().map_err(|e| e.to_string())
+}
+
+fn parse_device(s: &str) -> Result<DeviceChoice, String> {
+    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
+}
+
+/// Where a run's data came from (`data.json` in the run directory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSpec {
+    /// Dataset root.
+    pub root: PathBuf,
+    /// Format, if forced.
+    pub format: Option<Format>,
+    /// Train/test split.
+    pub split: SplitSpec,
+    /// Validation share of the training patients.
+    pub val_fraction: f32,
+    /// Seed of the validation carve-out.
+    pub seed: u64,
+    /// Generated corpora mixed into training.
+    pub augment: Vec<PathBuf>,
+}
+
+impl DataSpec {
+    /// Loads the examples this spec names, cut with `cfg`'s example config.
+    pub fn load(&self, cfg: &TrainConfig) -> anyhow::Result<ExampleSet> {
+        let opts = LoadOptions {
+            format: self.format,
+            examples: cfg.examples.clone(),
+            split: self.split,
+            val_fraction: self.val_fraction,
+            seed: self.seed,
+            ..LoadOptions::default()
+        };
+        load_examples(&self.root, &opts)
+            .with_context(|| format!("loading the dataset at {}", self.root.display()))
+    }
+
+    /// Opens the generated corpora.
+    pub fn corpora(&self) -> anyhow::Result<Vec<GeneratedCorpus>> {
+        self.augment
+            .iter()
+            .map(|d| GeneratedCorpus::open(d).with_context(|| format!("--augment {}", d.display())))
+            .collect()
+    }
+}
+
+/// The resolved training config: defaults, then `--config`, then the flags.
+pub fn resolve_config(args: &Args) -> anyhow::Result<TrainConfig> {
+    let mut cfg = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --config {}", path.display()))?;
+            serde_json::from_str::<TrainConfig>(&text)
+                .or_else(|first| {
+                    // A run's config.json also holds classes and the feature shape: accept it.
+                    let mut v: serde_json::Value = serde_json::from_str(&text)?;
+                    if let Some(o) = v.as_object_mut() {
+                        for k in [
+                            "schema_version",
+                            "created_by",
+                            "classes",
+                            "n_bins",
+                            "n_frames",
+                        ] {
+                            o.remove(k);
+                        }
+                    }
+                    serde_json::from_value::<TrainConfig>(v).map_err(|_| first)
+                })
+                .with_context(|| format!("parsing --config {}", path.display()))?
+        }
+        None => TrainConfig::default(),
+    };
+    if let Some(m) = args.mixup {
+        cfg.mixup = m;
+    }
+    if let Some(v) = args.mixup_alpha {
+        cfg.mixup_alpha = v;
+    }
+    if let Some(v) = args.supcon_weight {
+        cfg.supcon_weight = v;
+    }
+    if let Some(v) = args.temperature {
+        cfg.temperature = v;
+    }
+    if let Some(name) = &args.loss {
+        cfg.loss = match name.to_ascii_lowercase().as_str() {
+            "ce" | "cross-entropy" => ClassLoss::CrossEntropy,
+            "weighted-ce" | "weighted" => ClassLoss::WeightedCrossEntropy,
+            "focal" => ClassLoss::Focal {
+                gamma: args.focal_gamma.unwrap_or(2.0),
+            },
+            other => bail!("--loss {other}: use ce, weighted-ce or focal"),
+        };
+    } else if let (Some(g), ClassLoss::Focal { gamma }) = (args.focal_gamma, &mut cfg.loss) {
+        *gamma = g;
+    }
+    if args.oversample {
+        cfg.oversample = true;
+    }
+    if args.no_spec_augment {
+        cfg.spec_augment = None;
+    }
+    if let Some(name) = &args.model {
+        cfg.model = CnnConfig::preset(name)?;
+    }
+    if let Some(v) = args.epochs {
+        cfg.epochs = v;
+    }
+    if let Some(v) = args.batch_size {
+        cfg.batch_size = v;
+    }
+    if let Some(v) = args.lr {
+        cfg.lr = v;
+    }
+    if let Some(v) = args.weight_decay {
+        cfg.weight_decay = v;
+    }
+    if let Some(v) = args.patience {
+        cfg.patience = (v > 0).then_some(v);
+    }
+    if let Some(v) = args.seed {
+        cfg.seed = v;
+    }
+    if let Some(v) = args.device {
+        cfg.device = v;
+    }
+    if let Some(r) = args.augment_ratio {
+        cfg.augment_mix = AugmentMix::Ratio(r);
+    }
+    if let Some(n) = args.augment_per_class {
+        cfg.augment_mix = AugmentMix::PerClass(n);
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let progress = BarProgress::new(args.json);
+    let report = if let Some(dir) = &args.resume {
+        let spec: DataSpec = read_json(&dir.join(DATA_FILE))?;
+        let saved: auscult_classifier::ModelConfig =
+            read_json(&dir.join(auscult_classifier::training::files::CONFIG))?;
+        let data = spec.load(&saved.train)?;
+        let corpora = spec.corpora()?;
+        resume(dir, &data, &corpora, &progress)
+            .with_context(|| format!("resuming {}", dir.display()))?
+    } else {
+        let cfg = resolve_config(&args)?;
+        let (Some(root), Some(out)) = (&args.data, &args.out) else {
+            bail!("--data and --out are required (or --resume RUN_DIR)");
+        };
+        let spec = DataSpec {
+            root: root.clone(),
+            format: args.format,
+            split: args.split,
+            val_fraction: args.val_fraction,
+            seed: cfg.seed,
+            augment: args.augment.clone(),
+        };
+        let data = spec.load(&cfg)?;
+        for p in &data.problems {
+            eprintln!("warning: {}: {}", p.path.display(), p.problem);
+        }
+        let corpora = spec.corpora()?;
+        if out
+            .join(auscult_classifier::training::files::CONFIG)
+            .exists()
+        {
+            bail!(
+                "{} already holds a run; pass --resume {} to continue it or choose another --out",
+                out.display(),
+                out.display()
+            );
+        }
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        auscult_experiment::write_json_atomic(out.join(DATA_FILE), &spec)?;
+        train(&cfg, &data, &corpora, out, &progress)
+            .with_context(|| format!("training into {}", out.display()))?
+    };
+    if args.json {
+        print_json(&report)
+    } else {
+        print_report(&report);
+        Ok(())
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    Ok(auscult_experiment::read_json(path)?)
+}
+
+fn print_report(r: &TrainReport) {
+    println!("run directory   {}", r.run_dir.display());
+    println!(
+        "examples        {} train (+{} generated), {} validation, {} test",
+        r.n_train, r.n_generated, r.n_val, r.n_test
+    );
+    println!(
+        "epochs          {}{} ({} steps{})",
+        r.epochs,
+        if r.stopped_early {
+            ", stopped early"
+        } else {
+            ""
+        },
+        r.steps,
+        r.steps_per_second
+            .map(|s| format!(", {s:.2} steps/s"))
+            .unwrap_or_default()
+    );
+    if let (Some(a), Some(b)) = (r.first_train_loss, r.last_train_loss) {
+        println!("train loss      {a:.4} -> {b:.4}");
+    }
+    if let (Some(e), Some(s)) = (r.best_epoch, r.best_val_score) {
+        println!("best epoch      {e} (validation ICBHI score {s:.3})");
+    }
+    for (name, m) in [("validation", &r.val), ("test", &r.test)] {
+        if let Some(m) = m {
+            let ci = m
+                .score_ci95
+                .map(|[lo, hi]| format!(" [95% CI {lo:.3}-{hi:.3}]"))
+                .unwrap_or_default();
+            println!(
+                "{name:<15} Sp {:.3}  Se {:.3}  Score {:.3}{ci}  accuracy {:.3}  macro-F1 {:.3}",
+                m.specificity, m.sensitivity, m.score, m.accuracy, m.macro_f1
+            );
+        }
+    }
 }

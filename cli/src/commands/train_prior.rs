@@ -1,10 +1,114 @@
-//! `auscult train_prior` (TEMPORARY PLACEHOLDER while the session writes it).
+//! `auscult train-prior --vqvae RUN_DIR --data ROOT --out PRIOR_DIR [--config FILE.json]
+//! [--epochs N] [--seed S] [--resume]`: trains the autoregressive Transformer prior over the
+//! codes a trained VQ-VAE gives the dataset's training split.
 
-/// Arguments of `auscult train_prior`.
+use std::path::PathBuf;
+
+use anyhow::Context;
+use auscult_experiment::DeviceChoice;
+use auscult_vqvae::{PriorReport, PriorTrainConfig, VqVaeTrainConfig, train_prior};
+
+use super::train_vqvae::{DataArgs, Preset, load_data, parse_device, read_config};
+use crate::output::{BarProgress, print_json};
+
+/// Arguments of `auscult train-prior`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// The trained VQ-VAE's run directory.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub vqvae: PathBuf,
+    /// The data (the same dataset the VQ-VAE was trained on).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Prior directory (created; must not hold a run unless --resume).
+    #[arg(long, value_name = "PRIOR_DIR")]
+    pub out: PathBuf,
+    /// Training configuration (JSON, any subset of the fields of a prior's config.json).
+    #[arg(long, value_name = "FILE.json")]
+    pub config: Option<PathBuf>,
+    /// Size preset (the --config file, when given, takes precedence).
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Epochs (overrides the config).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Seed of initialisation, shuffling, dropout and the validation carve-out.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sequences per step (overrides the config).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate (overrides the config).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Compute device: cpu or gpu.
+    #[arg(long, value_parser = parse_device)]
+    pub device: Option<DeviceChoice>,
+    /// Continue the run in --out from its last complete epoch.
+    #[arg(long)]
+    pub resume: bool,
+    /// Print the report as JSON (and no progress bars).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The configuration the flags ask for.
+pub fn resolve_config(args: &Args) -> anyhow::Result<PriorTrainConfig> {
+    let saved = args.out.join("config.json");
+    let mut cfg: PriorTrainConfig = if let Some(path) = &args.config {
+        read_config(path)?
+    } else if args.resume && saved.exists() {
+        read_config(&saved)?
+    } else {
+        match args.preset {
+            Some(Preset::Gpu) => PriorTrainConfig::gpu(),
+            _ => PriorTrainConfig::default(),
+        }
+    };
+    if let Some(e) = args.epochs {
+        cfg.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        cfg.seed = s;
+    }
+    if let Some(b) = args.batch_size {
+        cfg.batch_size = b;
+    }
+    if let Some(lr) = args.lr {
+        cfg.lr = lr;
+    }
+    if let Some(d) = args.device {
+        cfg.device = d;
+    }
+    cfg.resume = args.resume;
+    Ok(cfg)
+}
 
 /// Runs the subcommand.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not written yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = resolve_config(&args)?;
+    let vq: VqVaeTrainConfig = read_config(&args.vqvae.join("config.json"))
+        .with_context(|| format!("{} is not a VQ-VAE run directory", args.vqvae.display()))?;
+    let data = load_data(&args.data, &vq.examples, cfg.seed)?;
+    let progress = BarProgress::new(args.json);
+    let report = train_prior(&args.vqvae, &cfg, &data, &args.out, &progress)
+        .with_context(|| format!("training the prior into {}", args.out.display()))?;
+    if args.json {
+        print_json(&report)
+    } else {
+        print_report(&report);
+        Ok(())
+    }
+}
+
+fn print_report(r: &PriorReport) {
+    println!(
+        "prior trained: {} epochs, {} steps in {:.0} s ({:.2} steps/s)",
+        r.epochs, r.steps, r.seconds, r.steps_per_s
+    );
+    println!(
+        "  on {}: {:.3} bits per code (unigram {:.3}, uniform {:.3}); {} codes per sample",
+        r.eval_split, r.bits_per_code, r.unigram_bits_per_code, r.uniform_bits_per_code, r.seq_len
+    );
+    println!("  prior directory: {}", r.dir.display());
 }

@@ -1,0 +1,238 @@
+//! The training configuration and what a run directory's `config.json` holds.
+
+use auscult_audio::MelConfig;
+use auscult_datasets::ExampleConfig;
+use auscult_experiment::DeviceChoice;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{AugmentMix, SpecAugment, default_examples, default_mel};
+use crate::loss::ClassLoss;
+use crate::mixup::MixupMode;
+use crate::model::CnnConfig;
+use crate::{Error, Result};
+
+/// Version of the `config.json` layout.
+pub const CONFIG_SCHEMA_VERSION: u32 = 1;
+
+/// Everything that defines a training run (saved, resolved, in the run's `config.json`).
+///
+/// The defaults are the CPU-practical recipe: the shared front end (64 Mel bins x 126 frames
+/// for 4 s at 8 kHz), the `small` CNN, Balanced Mixup (alpha 0.1) with SupCon (weight 0.5,
+/// temperature 0.07), AdamW (lr 1e-3, weight decay 1e-3), cosine schedule with one warm-up
+/// epoch, 30 epochs, batch 32, early stopping after 8 epochs without a better validation ICBHI
+/// score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// How examples are cut from recordings (rate, length, padding, fade).
+    pub examples: ExampleConfig,
+    /// The log-Mel front end.
+    pub mel: MelConfig,
+    /// The network.
+    pub model: CnnConfig,
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Items per batch.
+    pub batch_size: usize,
+    /// Peak learning rate of AdamW.
+    pub lr: f64,
+    /// Decoupled weight decay of AdamW.
+    pub weight_decay: f32,
+    /// Epochs of linear warm-up before the cosine decay.
+    pub warmup_epochs: usize,
+    /// Final learning rate as a fraction of `lr`.
+    pub min_lr_factor: f64,
+    /// Gradient clipping: each parameter's gradient is scaled to at most this L2 norm (burn's
+    /// per-parameter `GradientClipping::Norm`); `None` disables it.
+    pub grad_clip_norm: Option<f32>,
+    /// Batch sampling and mixing.
+    pub mixup: MixupMode,
+    /// Alpha of the mixup Beta distribution (0.1 default; 0.2 and 0.4 also used).
+    pub mixup_alpha: f32,
+    /// Weight `w` of the supervised contrastive loss (total = class loss + w * SupCon); 0
+    /// disables it.
+    pub supcon_weight: f32,
+    /// Temperature of the supervised contrastive loss.
+    pub temperature: f32,
+    /// The classification loss.
+    pub loss: ClassLoss,
+    /// Naive oversampling: duplicate minority-class training items up to the majority count.
+    pub oversample: bool,
+    /// SpecAugment masks on training features, or `None`.
+    pub spec_augment: Option<SpecAugment>,
+    /// How much of the generated corpora (`--augment`) enters training.
+    pub augment_mix: AugmentMix,
+    /// Stop after this many epochs without a better validation ICBHI score (`None`: never).
+    pub patience: Option<usize>,
+    /// Seed of every random choice of the run.
+    pub seed: u64,
+    /// Device to train on.
+    pub device: DeviceChoice,
+    /// Bootstrap resamples for the final score intervals (0: none).
+    pub bootstrap: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            examples: default_examples(),
+            mel: default_mel(),
+            model: CnnConfig::small(),
+            epochs: 30,
+            batch_size: 32,
+            lr: 1e-3,
+            weight_decay: 1e-3,
+            warmup_epochs: 1,
+            min_lr_factor: 0.01,
+            grad_clip_norm: Some(5.0),
+            mixup: MixupMode::Balanced,
+            mixup_alpha: 0.1,
+            supcon_weight: 0.5,
+            temperature: 0.07,
+            loss: ClassLoss::CrossEntropy,
+            oversample: false,
+            spec_augment: Some(SpecAugment::default()),
+            augment_mix: AugmentMix::All,
+            patience: Some(8),
+            seed: 0,
+            device: DeviceChoice::Cpu,
+            bootstrap: 1000,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Study arm (a): plain cross-entropy with instance sampling, no mixup, no SupCon.
+    pub fn plain() -> Self {
+        Self {
+            mixup: MixupMode::None,
+            supcon_weight: 0.0,
+            ..Self::default()
+        }
+    }
+
+    /// Study arm (b), the default: Balanced Mixup + SupCon. Arm (c) is this plus generated
+    /// corpora passed to [`crate::train`].
+    pub fn balanced_mixup_supcon() -> Self {
+        Self::default()
+    }
+
+    /// Study arm (d): naive oversampling of the minority classes, plain cross-entropy.
+    pub fn oversampling() -> Self {
+        Self {
+            mixup: MixupMode::None,
+            supcon_weight: 0.0,
+            oversample: true,
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<()> {
+        self.examples.validate()?;
+        self.mel.validate()?;
+        self.model.validate()?;
+        if self.examples.sample_rate != self.mel.sample_rate {
+            return Err(Error::config(
+                "mel.sample_rate",
+                format!(
+                    "is {} Hz but examples.sample_rate is {} Hz; they must agree",
+                    self.mel.sample_rate, self.examples.sample_rate
+                ),
+            ));
+        }
+        if self.epochs == 0 {
+            return Err(Error::config("epochs", "must be at least 1"));
+        }
+        if self.batch_size < 2 {
+            return Err(Error::config("batch_size", "must be at least 2 (batch normalisation)"));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::config("lr", format!("{} must be a positive number", self.lr)));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(Error::config("weight_decay", "must be >= 0"));
+        }
+        if !(0.0..=1.0).contains(&self.min_lr_factor) {
+            return Err(Error::config("min_lr_factor", "must be in [0, 1]"));
+        }
+        if self.grad_clip_norm.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+            return Err(Error::config("grad_clip_norm", "must be positive"));
+        }
+        if self.mixup != MixupMode::None
+            && self.mixup != MixupMode::BalancedSampling
+            && !(self.mixup_alpha.is_finite() && self.mixup_alpha > 0.0)
+        {
+            return Err(Error::config("mixup_alpha", "must be positive"));
+        }
+        if !(self.supcon_weight.is_finite() && self.supcon_weight >= 0.0) {
+            return Err(Error::config("supcon_weight", "must be >= 0"));
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(Error::config("temperature", "must be positive"));
+        }
+        if let ClassLoss::Focal { gamma } = self.loss
+            && !(gamma.is_finite() && gamma >= 0.0)
+        {
+            return Err(Error::config("loss.gamma", "must be >= 0"));
+        }
+        Ok(())
+    }
+}
+
+/// What a run directory's `config.json` holds: the resolved training configuration (its
+/// fields at the top level, so `examples` and `mel` are top-level keys as every auscult model
+/// stores them), the class names and the feature shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Layout version of this file.
+    pub schema_version: u32,
+    /// What wrote it (`auscult-classifier <version>`).
+    pub created_by: String,
+    /// Class names in label order.
+    pub classes: Vec<String>,
+    /// Mel bins of the model's input.
+    pub n_bins: usize,
+    /// Frames of the model's input.
+    pub n_frames: usize,
+    /// The resolved training configuration.
+    #[serde(flatten)]
+    pub train: TrainConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_round_trips_and_has_top_level_front_end() {
+        let cfg = ModelConfig {
+            schema_version: CONFIG_SCHEMA_VERSION,
+            created_by: "test".into(),
+            classes: vec!["normal".into(), "crackle".into()],
+            n_bins: 64,
+            n_frames: 126,
+            train: TrainConfig::default(),
+        };
+        let v = serde_json::to_value(&cfg).unwrap();
+        assert!(v.get("mel").is_some() && v.get("examples").is_some());
+        assert_eq!(v["mel"]["n_mels"], 64);
+        let back: ModelConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(back, cfg);
+        assert!(cfg.train.validate().is_ok());
+    }
+
+    #[test]
+    fn partial_json_takes_defaults_and_bad_values_are_named() {
+        let cfg: TrainConfig = serde_json::from_str(r#"{"epochs": 3, "mixup": "plain"}"#).unwrap();
+        assert_eq!(cfg.epochs, 3);
+        assert_eq!(cfg.mixup, MixupMode::Plain);
+        assert_eq!(cfg.batch_size, 32);
+        let bad = TrainConfig {
+            batch_size: 1,
+            ..TrainConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("batch_size"));
+        assert!(serde_json::from_str::<TrainConfig>(r#"{"epoch": 3}"#).is_err());
+    }
+}

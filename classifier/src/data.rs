@@ -1,0 +1,474 @@
+//! Features for the classifier: log-Mel spectrograms made by the shared front end, per-Mel-bin
+//! normalisation fitted on the training split, SpecAugment, and generated corpora mixed into
+//! training.
+
+use std::collections::BTreeMap;
+
+use auscult_audio::{MelConfig, MelSpectrogram, Spectrogram};
+use auscult_datasets::{CyclePadding, Example, ExampleConfig, GeneratedCorpus};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The shared default example cut: 8 kHz, 4 s, repeat padding, fade (see CONTRACTS, "Shared
+/// front end"; CPU-practical). Real ICBHI work often uses [`ExampleConfig::patch_mix`].
+pub fn default_examples() -> ExampleConfig {
+    ExampleConfig {
+        sample_rate: 8000,
+        length_s: 4.0,
+        pad: CyclePadding::Repeat,
+        fade: true,
+    }
+}
+
+/// The shared default front end: librosa-style log-Mel at 8 kHz, `n_fft` 512, hop 256, 64 Mel
+/// bins from 50 to 4000 Hz, dB with reference 1, `amin` 1e-10, `top_db` 80: 64 x 126 per 4 s
+/// example.
+pub fn default_mel() -> MelConfig {
+    let mut mel = MelConfig::librosa(8000);
+    mel.n_fft = 512;
+    mel.win_length = 512;
+    mel.hop_length = 256;
+    mel.n_mels = 64;
+    mel.f_min = 50.0;
+    mel.f_max = Some(4000.0);
+    mel.log = auscult_audio::LogScale::Db {
+        reference: 1.0,
+        amin: 1e-10,
+        top_db: Some(80.0),
+    };
+    mel
+}
+
+/// A set of equally shaped feature matrices with their labels, stored contiguously.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeatureSet {
+    /// Mel bins per item.
+    pub n_bins: usize,
+    /// Frames per item.
+    pub n_frames: usize,
+    /// `[items, n_bins, n_frames]` row-major.
+    pub data: Vec<f32>,
+    /// Class index of each item.
+    pub labels: Vec<usize>,
+}
+
+impl FeatureSet {
+    /// An empty set of `n_bins x n_frames` items.
+    pub fn empty(n_bins: usize, n_frames: usize) -> Self {
+        Self {
+            n_bins,
+            n_frames,
+            data: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    /// Values per item.
+    pub fn item_len(&self) -> usize {
+        self.n_bins * self.n_frames
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there is no item.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Item `i`'s values.
+    pub fn item(&self, i: usize) -> &[f32] {
+        let n = self.item_len();
+        &self.data[i * n..(i + 1) * n]
+    }
+
+    /// Appends one item (checked against the set's shape; `what` names it in errors).
+    pub fn push(&mut self, spec: &Spectrogram, label: usize, what: &str) -> Result<()> {
+        if spec.n_bins != self.n_bins || spec.n_frames != self.n_frames {
+            return Err(Error::Shape {
+                what: what.to_string(),
+                expected_bins: self.n_bins,
+                expected_frames: self.n_frames,
+                actual_bins: spec.n_bins,
+                actual_frames: spec.n_frames,
+            });
+        }
+        self.data.extend_from_slice(&spec.data);
+        self.labels.push(label);
+        Ok(())
+    }
+
+    /// Items per class (`n_classes` entries).
+    pub fn class_counts(&self, n_classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; n_classes];
+        for &l in &self.labels {
+            if let Some(c) = counts.get_mut(l) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+
+    /// Copies items `indices` into one contiguous `[indices.len(), item_len]` buffer.
+    pub fn gather(&self, indices: &[usize]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(indices.len() * self.item_len());
+        for &i in indices {
+            out.extend_from_slice(self.item(i));
+        }
+        out
+    }
+}
+
+/// Log-Mel features of `examples` with the front end `mel` (in parallel), checked to share one
+/// shape. The examples must be at `mel.sample_rate`.
+pub fn compute_features(examples: &[Example], mel: &MelConfig) -> Result<FeatureSet> {
+    mel.validate()?;
+    if let Some(e) = examples.iter().find(|e| e.sample_rate != mel.sample_rate) {
+        return Err(Error::data(format!(
+            "example {} is at {} Hz but the Mel front end expects {} Hz; load the data with the \
+             model's example config (sample_rate {})",
+            e.id, e.sample_rate, mel.sample_rate, mel.sample_rate
+        )));
+    }
+    let chunk = examples.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let specs: Vec<Vec<Spectrogram>> = examples
+        .par_chunks(chunk)
+        .map(|part| -> Result<Vec<Spectrogram>> {
+            let mut front = MelSpectrogram::new(mel)?;
+            Ok(part.iter().map(|e| front.compute(&e.samples)).collect())
+        })
+        .collect::<Result<_>>()?;
+    let mut iter = specs.iter().flatten();
+    let Some(first) = iter.next() else {
+        return Ok(FeatureSet::empty(mel.n_mels, 0));
+    };
+    let mut set = FeatureSet::empty(first.n_bins, first.n_frames);
+    set.data.reserve(examples.len() * set.item_len());
+    for (spec, e) in specs.iter().flatten().zip(examples) {
+        set.push(spec, e.label, &e.id)?;
+    }
+    Ok(set)
+}
+
+/// Per-Mel-bin normalisation `(x - mean[bin]) / std[bin]`, fitted on the training split and
+/// saved with the model (`normalization.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    /// Mean of each Mel bin over all training items and frames (dB).
+    pub mean: Vec<f32>,
+    /// Standard deviation of each Mel bin (floored at 1e-3 dB).
+    pub std: Vec<f32>,
+}
+
+impl Normalization {
+    /// Fits the statistics on `set` (in f64).
+    pub fn fit(set: &FeatureSet) -> Result<Self> {
+        if set.is_empty() {
+            return Err(Error::data(
+                "cannot fit the feature normalisation: the training split is empty",
+            ));
+        }
+        let (b, t) = (set.n_bins, set.n_frames);
+        let mut sum = vec![0f64; b];
+        let mut sq = vec![0f64; b];
+        for i in 0..set.len() {
+            let item = set.item(i);
+            for bin in 0..b {
+                for &v in &item[bin * t..(bin + 1) * t] {
+                    sum[bin] += v as f64;
+                    sq[bin] += (v as f64) * (v as f64);
+                }
+            }
+        }
+        let n = (set.len() * t) as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let std = sq
+            .iter()
+            .zip(&mean)
+            .map(|(s, m)| ((s / n - m * m).max(0.0).sqrt()).max(1e-3) as f32)
+            .collect();
+        Ok(Self {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            std,
+        })
+    }
+
+    /// Normalises every item of `data` (`[items, bins, frames]`) in place.
+    pub fn apply(&self, data: &mut [f32], n_frames: usize) {
+        let bins = self.mean.len();
+        if n_frames == 0 || bins == 0 {
+            return;
+        }
+        for item in data.chunks_mut(bins * n_frames) {
+            for (bin, row) in item.chunks_mut(n_frames).enumerate() {
+                let (m, s) = (self.mean[bin], self.std[bin]);
+                for v in row {
+                    *v = (*v - m) / s;
+                }
+            }
+        }
+    }
+}
+
+/// SpecAugment (Park et al. 2019) time and frequency masks, applied to normalised training
+/// features only (masked values set to 0, the normalised mean).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecAugment {
+    /// Number of frequency masks per item.
+    pub freq_masks: usize,
+    /// Maximum width of a frequency mask, in Mel bins (width uniform in `0..=max`).
+    pub freq_width: usize,
+    /// Number of time masks per item.
+    pub time_masks: usize,
+    /// Maximum width of a time mask, in frames.
+    pub time_width: usize,
+}
+
+impl Default for SpecAugment {
+    fn default() -> Self {
+        Self {
+            freq_masks: 2,
+            freq_width: 8,
+            time_masks: 2,
+            time_width: 12,
+        }
+    }
+}
+
+impl SpecAugment {
+    /// Masks one item (`[n_bins, n_frames]`) in place.
+    pub fn apply(&self, item: &mut [f32], n_bins: usize, n_frames: usize, rng: &mut impl Rng) {
+        for _ in 0..self.freq_masks {
+            let w = rng.random_range(0..=self.freq_width.min(n_bins));
+            let start = rng.random_range(0..=n_bins - w);
+            for bin in start..start + w {
+                item[bin * n_frames..(bin + 1) * n_frames].fill(0.0);
+            }
+        }
+        for _ in 0..self.time_masks {
+            let w = rng.random_range(0..=self.time_width.min(n_frames));
+            let start = rng.random_range(0..=n_frames - w);
+            for bin in 0..n_bins {
+                item[bin * n_frames + start..bin * n_frames + start + w].fill(0.0);
+            }
+        }
+    }
+}
+
+/// How much of the generated corpora goes into training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum AugmentMix {
+    /// Every generated sample.
+    #[default]
+    All,
+    /// `ratio x` the number of real training examples, drawn at random from the corpora.
+    Ratio(f32),
+    /// For each class, generated samples are added until the class has this many training
+    /// examples (real + generated), as far as the corpora hold enough.
+    PerClass(usize),
+}
+
+/// Checks that `corpus` was made with this front end (its manifest's `mel` and `examples`
+/// equal ours).
+pub fn check_front_end(corpus: &GeneratedCorpus, mel: &MelConfig, examples: &ExampleConfig) -> Result<()> {
+    let ours_mel = serde_json::to_value(mel).map_err(|source| Error::Json {
+        path: corpus.dir.join("manifest.json"),
+        source,
+    })?;
+    let ours_ex = serde_json::to_value(examples).map_err(|source| Error::Json {
+        path: corpus.dir.join("manifest.json"),
+        source,
+    })?;
+    for (field, theirs, ours) in [
+        ("mel", &corpus.manifest.mel, &ours_mel),
+        ("examples", &corpus.manifest.examples, &ours_ex),
+    ] {
+        if !json_equal(theirs, ours) {
+            return Err(Error::FrontEndMismatch {
+                path: corpus.dir.clone(),
+                field,
+                corpus: theirs.to_string(),
+                classifier: ours.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// JSON equality that treats numbers by value (so `4.0` and `4` agree, and f32 round trips).
+fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x == y || ((x - y).abs() <= 1e-6 * x.abs().max(y.abs())),
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(u, v)| json_equal(u, v))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, u)| y.get(k).is_some_and(|v| json_equal(u, v)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Loads the generated corpora (checked against the front end and the classes) and returns the
+/// selection `mix` asks for, given the real training set's class counts. Drawing is seeded.
+pub fn load_augmentation(
+    corpora: &[GeneratedCorpus],
+    classes: &[String],
+    mel: &MelConfig,
+    examples: &ExampleConfig,
+    n_bins: usize,
+    n_frames: usize,
+    real_counts: &[usize],
+    mix: AugmentMix,
+    rng: &mut impl Rng,
+) -> Result<FeatureSet> {
+    let mut all = FeatureSet::empty(n_bins, n_frames);
+    for corpus in corpora {
+        check_front_end(corpus, mel, examples)?;
+        for (i, (class, spec)) in corpus.load()?.into_iter().enumerate() {
+            let label = classes.iter().position(|c| *c == class).ok_or_else(|| Error::UnknownClass {
+                class: class.clone(),
+                known: classes.join(", "),
+            })?;
+            let what = format!("{} sample {i}", corpus.dir.display());
+            all.push(&spec, label, &what)?;
+        }
+    }
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.shuffle(rng);
+    let chosen: Vec<usize> = match mix {
+        AugmentMix::All => (0..all.len()).collect(),
+        AugmentMix::Ratio(r) => {
+            if !(r.is_finite() && r >= 0.0) {
+                return Err(Error::config("augment_mix", format!("ratio {r} must be >= 0")));
+            }
+            let n = ((r as f64) * real_counts.iter().sum::<usize>() as f64).round() as usize;
+            order.into_iter().take(n.min(all.len())).collect()
+        }
+        AugmentMix::PerClass(target) => {
+            let mut need: BTreeMap<usize, usize> = real_counts
+                .iter()
+                .enumerate()
+                .map(|(c, &n)| (c, target.saturating_sub(n)))
+                .collect();
+            order
+                .into_iter()
+                .filter(|&i| match need.get_mut(&all.labels[i]) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        true
+                    }
+                    _ => false,
+                })
+                .collect()
+        }
+    };
+    let mut out = FeatureSet::empty(n_bins, n_frames);
+    out.data = all.gather(&chosen);
+    out.labels = chosen.iter().map(|&i| all.labels[i]).collect();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auscult_experiment::seeded_rng;
+
+    fn set(items: &[(&[f32], usize)], bins: usize, frames: usize) -> FeatureSet {
+        let mut s = FeatureSet::empty(bins, frames);
+        for (data, label) in items {
+            s.push(
+                &Spectrogram {
+                    data: data.to_vec(),
+                    n_bins: bins,
+                    n_frames: frames,
+                },
+                *label,
+                "test",
+            )
+            .unwrap();
+        }
+        s
+    }
+
+    #[test]
+    fn normalisation_is_per_bin_over_items_and_frames() {
+        // 2 bins x 2 frames, two items. bin 0 values: 1,3,5,7 -> mean 4, std sqrt(5)
+        // bin 1 values: 10,10,10,10 -> mean 10, std floored at 1e-3.
+        let s = set(&[(&[1.0, 3.0, 10.0, 10.0], 0), (&[5.0, 7.0, 10.0, 10.0], 1)], 2, 2);
+        let n = Normalization::fit(&s).unwrap();
+        assert!((n.mean[0] - 4.0).abs() < 1e-6 && (n.mean[1] - 10.0).abs() < 1e-6);
+        assert!((n.std[0] - 5f32.sqrt()).abs() < 1e-6);
+        assert_eq!(n.std[1], 1e-3);
+        let mut d = s.data.clone();
+        n.apply(&mut d, 2);
+        assert!((d[0] - (1.0 - 4.0) / 5f32.sqrt()).abs() < 1e-6);
+        assert_eq!(d[2], 0.0);
+        assert!(Normalization::fit(&FeatureSet::empty(2, 2)).is_err());
+    }
+
+    #[test]
+    fn shapes_are_checked() {
+        let mut s = FeatureSet::empty(2, 2);
+        let bad = Spectrogram {
+            data: vec![0.0; 6],
+            n_bins: 2,
+            n_frames: 3,
+        };
+        let err = s.push(&bad, 0, "corpus x").unwrap_err().to_string();
+        assert!(err.contains("corpus x") && err.contains("2 x 2"), "{err}");
+    }
+
+    #[test]
+    fn spec_augment_masks_whole_rows_and_columns() {
+        let aug = SpecAugment {
+            freq_masks: 1,
+            freq_width: 3,
+            time_masks: 1,
+            time_width: 4,
+        };
+        let (b, t) = (8, 10);
+        let mut masked_any = false;
+        let mut rng = seeded_rng(4, 0);
+        for _ in 0..20 {
+            let mut item = vec![1.0f32; b * t];
+            aug.apply(&mut item, b, t, &mut rng);
+            let zero_rows = (0..b).filter(|&r| item[r * t..(r + 1) * t].iter().all(|&v| v == 0.0)).count();
+            let zero_cols = (0..t).filter(|&c| (0..b).all(|r| item[r * t + c] == 0.0)).count();
+            assert!(zero_rows <= 3 && zero_cols <= 4 + usize::from(zero_rows == b) * t);
+            // Every zero lies in a fully zero row or column.
+            for r in 0..b {
+                for c in 0..t {
+                    if item[r * t + c] == 0.0 {
+                        let row = item[r * t..(r + 1) * t].iter().all(|&v| v == 0.0);
+                        let col = (0..b).all(|rr| item[rr * t + c] == 0.0);
+                        assert!(row || col);
+                    }
+                }
+            }
+            masked_any |= zero_rows + zero_cols > 0;
+        }
+        assert!(masked_any);
+    }
+
+    #[test]
+    fn json_equality_by_value() {
+        let a: serde_json::Value = serde_json::json!({"x": 4.0, "y": [1, 2], "z": "a"});
+        let b: serde_json::Value = serde_json::json!({"x": 4, "y": [1.0, 2.0], "z": "a"});
+        assert!(json_equal(&a, &b));
+        let c: serde_json::Value = serde_json::json!({"x": 4.5, "y": [1, 2], "z": "a"});
+        assert!(!json_equal(&a, &c));
+    }
+}

@@ -1,0 +1,383 @@
+//! Inference from a run directory: rebuild the model from `config.json`, load its weights and
+//! normalisation, and classify examples, spectrograms, generated corpora or whole recordings
+//! (per annotated cycle, or in windows of the training length).
+
+use std::path::{Path, PathBuf};
+
+use auscult_audio::{MelSpectrogram, Spectrogram, decode_file, resample};
+use auscult_datasets::{Example, GeneratedCorpus, fit_cycle, read_annotations, slice_cycle};
+use auscult_experiment::{DeviceChoice, RunDir, device, load_module, seeded_rng};
+use burn::module::Module;
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ModelConfig;
+use crate::data::{FeatureSet, Normalization, compute_features};
+use crate::metrics::{BootstrapOptions, Metrics, argmax, normal_class};
+use crate::model::Cnn;
+use crate::training::files;
+use crate::{Error, Result};
+
+/// Items per forward pass at inference.
+const BATCH: usize = 64;
+
+/// Class probabilities of normalised features (`[items, n_bins, n_frames]`), in batches.
+pub fn predict_probabilities(model: &Cnn, data: &[f32], n_bins: usize, n_frames: usize, device: &Device) -> Vec<Vec<f32>> {
+    let item_len = n_bins * n_frames;
+    let mut out = Vec::new();
+    if item_len == 0 {
+        return out;
+    }
+    for chunk in data.chunks(BATCH * item_len) {
+        let b = chunk.len() / item_len;
+        let x = Tensor::<4>::from_data(TensorData::new(chunk.to_vec(), [b, 1, n_bins, n_frames]), device);
+        let probs = softmax(model.forward(x, None, false).logits, 1);
+        let k = probs.dims()[1];
+        let flat: Vec<f32> = probs.into_data().try_to_vec().unwrap_or_default();
+        out.extend(flat.chunks(k.max(1)).map(<[f32]>::to_vec));
+    }
+    out
+}
+
+/// A trained classifier loaded from its run directory.
+#[derive(Debug)]
+pub struct Classifier {
+    config: ModelConfig,
+    norm: Normalization,
+    model: Cnn,
+    device: Device,
+    front_end: MelSpectrogram,
+    dir: PathBuf,
+}
+
+impl Classifier {
+    /// Loads the run in `dir` on the CPU: `config.json`, `normalization.json`, then the weights
+    /// (`best.bpk`, else `model.bpk`).
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_on(dir, DeviceChoice::Cpu)
+    }
+
+    /// Loads the run in `dir` on the chosen device.
+    pub fn load_on(dir: &Path, choice: DeviceChoice) -> Result<Self> {
+        let run = RunDir::open(dir)?;
+        let config: ModelConfig = run.load_json(files::CONFIG)?;
+        let norm: Normalization = run.load_json(files::NORMALIZATION)?;
+        if norm.mean.len() != config.n_bins || norm.std.len() != config.n_bins {
+            return Err(Error::data(format!(
+                "{}: normalisation has {} bins but the model expects {}; the run directory is inconsistent",
+                run.file(files::NORMALIZATION).display(),
+                norm.mean.len(),
+                config.n_bins
+            )));
+        }
+        let device = device(choice)?;
+        let weights = [files::BEST, files::MODEL]
+            .iter()
+            .map(|f| run.file(f))
+            .find(|p| p.exists())
+            .ok_or_else(|| Error::data(format!("{} holds no weights (best.bpk or model.bpk): has training finished an epoch?", dir.display())))?;
+        let model = config
+            .train
+            .model
+            .init(config.classes.len(), &device, &mut seeded_rng(0, 0))?;
+        let model = load_module(model, weights)?.valid();
+        let front_end = MelSpectrogram::new(&config.train.mel)?;
+        Ok(Self {
+            config,
+            norm,
+            model,
+            device,
+            front_end,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Class names in label order.
+    pub fn classes(&self) -> &[String] {
+        &self.config.classes
+    }
+
+    /// The run's saved configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Class probabilities of raw (un-normalised dB log-Mel) features.
+    pub fn predict_features(&self, set: &FeatureSet) -> Result<Vec<Vec<f32>>> {
+        if set.is_empty() {
+            return Ok(Vec::new());
+        }
+        if (set.n_bins, set.n_frames) != (self.config.n_bins, self.config.n_frames) {
+            return Err(Error::Shape {
+                what: "input".into(),
+                expected_bins: self.config.n_bins,
+                expected_frames: self.config.n_frames,
+                actual_bins: set.n_bins,
+                actual_frames: set.n_frames,
+            });
+        }
+        let mut data = set.data.clone();
+        self.norm.apply(&mut data, set.n_frames);
+        Ok(predict_probabilities(&self.model, &data, set.n_bins, set.n_frames, &self.device))
+    }
+
+    /// Class probabilities of raw dB log-Mel spectrograms (for example a generated corpus).
+    pub fn predict_spectrograms(&self, specs: &[Spectrogram]) -> Result<Vec<Vec<f32>>> {
+        let mut set = FeatureSet::empty(self.config.n_bins, self.config.n_frames);
+        for (i, s) in specs.iter().enumerate() {
+            set.push(s, 0, &format!("spectrogram {i}"))?;
+        }
+        self.predict_features(&set)
+    }
+
+    /// Class probabilities of examples cut with the model's example config.
+    pub fn predict_examples(&self, examples: &[Example]) -> Result<Vec<Vec<f32>>> {
+        let set = compute_features(examples, &self.config.train.mel)?;
+        self.predict_features(&set)
+    }
+
+    /// Class probabilities of fixed-length clips at the model's sample rate.
+    pub fn predict_clips(&mut self, clips: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        let mut set = FeatureSet::empty(self.config.n_bins, self.config.n_frames);
+        for (i, clip) in clips.iter().enumerate() {
+            let spec = self.front_end.compute(clip);
+            set.push(&spec, 0, &format!("clip {i}"))?;
+        }
+        self.predict_features(&set)
+    }
+
+    /// Classifies one recording: per cycle when `annotations` names an ICBHI annotation file,
+    /// otherwise in consecutive windows of the training length (the last, shorter one padded
+    /// as cycles are; a tail under a quarter of a window is dropped unless it is the only one).
+    pub fn classify_file(&mut self, path: &Path, annotations: Option<&Path>) -> Result<Recording> {
+        let decoded = decode_file(path)?;
+        let sr = self.config.train.examples.sample_rate;
+        let samples = resample(&decoded.samples, decoded.sample_rate, sr)?;
+        let ex = &self.config.train.examples;
+        let duration = samples.len() as f64 / sr as f64;
+        let (segments, annotated): (Vec<(f64, f64)>, bool) = match annotations {
+            Some(ann) => (
+                read_annotations(ann)?
+                    .iter()
+                    .map(|c| (c.start_s, c.end_s))
+                    .collect(),
+                true,
+            ),
+            None => {
+                let len = ex.length_s as f64;
+                let mut w = Vec::new();
+                let mut start = 0.0;
+                while start < duration {
+                    let end = (start + len).min(duration);
+                    if w.is_empty() || end - start >= 0.25 * len {
+                        w.push((start, end));
+                    }
+                    start += len;
+                }
+                (w, false)
+            }
+        };
+        let clips: Vec<Vec<f32>> = segments
+            .iter()
+            .map(|&(s, e)| fit_cycle(slice_cycle(&samples, sr, s, e), ex))
+            .collect();
+        let probs = self.predict_clips(&clips)?;
+        let classes = self.classes().to_vec();
+        let segs: Vec<Segment> = segments
+            .iter()
+            .zip(&probs)
+            .map(|(&(start_s, end_s), p)| Segment {
+                start_s,
+                end_s,
+                label: classes[argmax(p)].clone(),
+                probabilities: ClassProbabilities::new(&classes, p),
+            })
+            .collect();
+        let summary = Summary::new(&classes, &probs);
+        Ok(Recording {
+            path: path.to_path_buf(),
+            duration_s: duration,
+            source_sample_rate: decoded.sample_rate,
+            cycles: annotated.then(|| segs.clone()),
+            windows: (!annotated).then_some(segs),
+            summary,
+        })
+    }
+}
+
+/// Class probabilities serialised as a JSON object in class order (`{"normal": 0.9, ...}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassProbabilities(pub Vec<(String, f32)>);
+
+impl ClassProbabilities {
+    fn new(classes: &[String], p: &[f32]) -> Self {
+        Self(classes.iter().cloned().zip(p.iter().copied()).collect())
+    }
+}
+
+impl Serialize for ClassProbabilities {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// One classified cycle or window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    /// Start in the recording, seconds.
+    pub start_s: f64,
+    /// End in the recording, seconds.
+    pub end_s: f64,
+    /// Most probable class.
+    pub label: String,
+    /// Probability of each class.
+    pub probabilities: ClassProbabilities,
+}
+
+/// Recording-level summary of its segments.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Number of segments classified.
+    pub segments: usize,
+    /// Segments predicted as each class.
+    pub counts: ClassProbabilities,
+    /// Mean of the segments' probabilities.
+    pub mean_probabilities: ClassProbabilities,
+    /// The class of highest mean probability.
+    pub label: String,
+    /// Segments predicted as any class other than the normal one.
+    pub abnormal_segments: usize,
+}
+
+impl Summary {
+    fn new(classes: &[String], probs: &[Vec<f32>]) -> Self {
+        let k = classes.len();
+        let mut counts = vec![0f32; k];
+        let mut mean = vec![0f32; k];
+        for p in probs {
+            counts[argmax(p)] += 1.0;
+            for (m, v) in mean.iter_mut().zip(p) {
+                *m += v / probs.len() as f32;
+            }
+        }
+        let normal = normal_class(classes);
+        Self {
+            segments: probs.len(),
+            abnormal_segments: probs.iter().filter(|p| argmax(p) != normal).count(),
+            label: classes.get(argmax(&mean)).cloned().unwrap_or_default(),
+            counts: ClassProbabilities::new(classes, &counts),
+            mean_probabilities: ClassProbabilities::new(classes, &mean),
+        }
+    }
+}
+
+/// The classification of one recording (`auscult classify --json` prints an array of these).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recording {
+    /// The file.
+    pub path: PathBuf,
+    /// Its duration in seconds.
+    pub duration_s: f64,
+    /// Its sample rate before resampling.
+    pub source_sample_rate: u32,
+    /// Per-cycle results when annotations were used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycles: Option<Vec<Segment>>,
+    /// Per-window results otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<Vec<Segment>>,
+    /// Recording-level summary.
+    pub summary: Summary,
+}
+
+/// An evaluation of a trained model on labelled examples (what `auscult evaluate --json`
+/// prints: the [`Metrics`] fields at the top level, plus the model directory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The run directory evaluated.
+    pub model_dir: PathBuf,
+    /// The metrics.
+    #[serde(flatten)]
+    pub metrics: Metrics,
+}
+
+/// Evaluates the model in `model_dir` on `examples` (labels index the model's classes; cut with
+/// the model's example config) with a 1000-resample bootstrap interval of the score.
+pub fn evaluate(model_dir: &Path, examples: &[Example]) -> Result<Evaluation> {
+    let clf = Classifier::load(model_dir)?;
+    evaluate_with(&clf, examples, BootstrapOptions::default())
+}
+
+/// Evaluates a loaded classifier.
+pub fn evaluate_with(clf: &Classifier, examples: &[Example], bootstrap: BootstrapOptions) -> Result<Evaluation> {
+    if examples.is_empty() {
+        return Err(Error::data("nothing to evaluate: the chosen split has no examples"));
+    }
+    let n_classes = clf.classes().len();
+    if let Some(e) = examples.iter().find(|e| e.label >= n_classes) {
+        return Err(Error::Label {
+            label: e.label,
+            n_classes,
+        });
+    }
+    let probs = clf.predict_examples(examples)?;
+    let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
+    Ok(Evaluation {
+        model_dir: clf.dir().to_path_buf(),
+        metrics: Metrics::compute(clf.classes(), &truth, &probs, bootstrap)?,
+    })
+}
+
+/// The quality gate of a generated sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleQuality {
+    /// The sample's `.npy` file (relative to the corpus directory).
+    pub file: String,
+    /// The class it was generated for.
+    pub class: String,
+    /// The classifier's probability of that class.
+    pub probability: f32,
+    /// The classifier's most probable class.
+    pub predicted: String,
+}
+
+/// For every sample of `corpus`, the probability the classifier in `model_dir` gives to the
+/// class the sample was conditioned on (so samples can be kept above a threshold). The corpus
+/// must use the classifier's front end and classes.
+pub fn corpus_class_probability(model_dir: &Path, corpus: &GeneratedCorpus) -> Result<Vec<SampleQuality>> {
+    let clf = Classifier::load(model_dir)?;
+    let cfg = &clf.config().train;
+    crate::data::check_front_end(corpus, &cfg.mel, &cfg.examples)?;
+    let loaded = corpus.load()?;
+    let specs: Vec<Spectrogram> = loaded.iter().map(|(_, s)| s.clone()).collect();
+    let probs = clf.predict_spectrograms(&specs)?;
+    let classes = clf.classes();
+    loaded
+        .iter()
+        .zip(&probs)
+        .zip(&corpus.manifest.samples)
+        .map(|(((class, _), p), sample)| {
+            let c = classes.iter().position(|k| k == class).ok_or_else(|| Error::UnknownClass {
+                class: class.clone(),
+                known: classes.join(", "),
+            })?;
+            Ok(SampleQuality {
+                file: sample.file.clone(),
+                class: class.clone(),
+                probability: p[c],
+                predicted: classes[argmax(p)].clone(),
+            })
+        })
+        .collect()
+}

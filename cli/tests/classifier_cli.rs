@@ -1,0 +1,261 @@
+//! `auscult train`, `evaluate` and `classify` end to end: a tiny classifier trained on a
+//! synthetic ICBHI corpus, evaluated with `--json`, resumed, and run on every WAV of the real
+//! fixtures (header-only files give a per-file error, the others are classified).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn auscult() -> Command {
+    Command::cargo_bin("auscult").unwrap()
+}
+
+/// `../shared/fixtures/real` (or `$AUSCULT_FIXTURES`), failing plainly when missing.
+fn fixtures() -> PathBuf {
+    let dir = std::env::var_os("AUSCULT_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
+        });
+    assert!(
+        dir.is_dir(),
+        "the real fixtures are missing: looked in {} (set AUSCULT_FIXTURES to the `real` folder of ../shared/fixtures)",
+        dir.display()
+    );
+    dir
+}
+
+fn wavs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            wavs(&p, out);
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("wav")) {
+            out.push(p);
+        }
+    }
+}
+
+/// A tiny model config: 16 Mel bins at 8 kHz, 1 s examples, a 4-8 channel CNN.
+const TINY: &str = r#"{
+  "examples": {"sample_rate": 8000, "length_s": 1.0, "pad": "repeat", "fade": true},
+  "mel": {"sample_rate": 8000, "n_fft": 256, "win_length": 256, "hop_length": 128, "n_mels": 16,
+          "f_min": 50.0, "f_max": 4000.0, "window": "hann", "center": true, "pad_mode": "constant",
+          "power": 2.0, "mel_scale": "slaney", "norm": "slaney",
+          "log": {"db": {"reference": 1.0, "amin": 1e-10, "top_db": 80.0}}, "kaldi": null},
+  "model": {"channels": [4, 8], "convs_per_block": 1, "kernel_size": 3, "pool": [2, 2],
+            "dropout": 0.1, "projection_dim": 8},
+  "batch_size": 8, "lr": 0.003, "warmup_epochs": 0, "bootstrap": 20
+}"#;
+
+#[test]
+fn train_evaluate_resume_and_classify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let data = t.join("icbhi");
+    auscult()
+        .args([
+            "synth",
+            "icbhi",
+            "--quick",
+            "--patients",
+            "12",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&data)
+        .assert()
+        .success();
+    let cfg = t.join("tiny.json");
+    // The mel config's JSON layout belongs to auscult-audio: write the library's own default,
+    // then shrink it, so this test does not depend on that layout.
+    let mut v: serde_json::Value = serde_json::from_str(TINY).unwrap();
+    let mut mel = serde_json::to_value(auscult_mel_default()).unwrap();
+    for (k, val) in v["mel"].as_object().unwrap().clone() {
+        if ["sample_rate", "n_fft", "win_length", "hop_length", "n_mels"].contains(&k.as_str()) {
+            mel[k] = val;
+        }
+    }
+    v["mel"] = mel;
+    std::fs::write(&cfg, serde_json::to_string(&v).unwrap()).unwrap();
+
+    let run = t.join("run");
+    let out = auscult()
+        .args([
+            "train",
+            "--epochs",
+            "2",
+            "--seed",
+            "5",
+            "--val-fraction",
+            "0.25",
+            "--json",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["epochs"], 2);
+    assert!(report["last_train_loss"].as_f64().unwrap().is_finite());
+    for f in [
+        "config.json",
+        "data.json",
+        "metrics.jsonl",
+        "model.bpk",
+        "curves.png",
+        "report.json",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    // The resolved config records the flags.
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["epochs"], 2);
+    assert_eq!(saved["seed"], 5);
+    assert_eq!(saved["mel"]["n_mels"], 16);
+
+    // A second run into the same directory is refused with a hint.
+    auscult()
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--resume"));
+    // Resuming a finished run re-reports it.
+    auscult()
+        .arg("train")
+        .arg("--resume")
+        .arg(&run)
+        .arg("--json")
+        .assert()
+        .success();
+
+    let out = auscult()
+        .args(["evaluate", "--json", "--model"])
+        .arg(&run)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let eval: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for key in [
+        "specificity",
+        "sensitivity",
+        "score",
+        "accuracy",
+        "macro_f1",
+        "per_class",
+        "confusion",
+        "n",
+    ] {
+        assert!(
+            eval.get(key).is_some(),
+            "evaluate --json lacks {key}: {eval}"
+        );
+    }
+    let n = eval["n"].as_u64().unwrap();
+    let total: u64 = eval["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(n, total);
+    auscult()
+        .args(["evaluate", "--split", "train", "--model"])
+        .arg(&run)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ICBHI score"));
+
+    // classify: every WAV of the real fixtures.
+    let mut files = Vec::new();
+    wavs(&fixtures(), &mut files);
+    assert!(
+        files.len() >= 10,
+        "expected the fixture WAVs, found {}",
+        files.len()
+    );
+    let out = auscult()
+        .args(["classify", "--json", "--model"])
+        .arg(&run)
+        .args(&files)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let results: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(results.len(), files.len());
+    for (r, f) in results.iter().zip(&files) {
+        assert_eq!(r["path"].as_str().unwrap(), f.to_str().unwrap());
+        let header_only = std::fs::metadata(f).unwrap().len() <= 44;
+        if header_only {
+            assert!(
+                r.get("error").is_some(),
+                "{}: expected an error, got {r}",
+                f.display()
+            );
+        } else {
+            assert!(r.get("error").is_none(), "{}: {r}", f.display());
+            let annotated = f.with_extension("txt").is_file();
+            let segs = if annotated {
+                &r["cycles"]
+            } else {
+                &r["windows"]
+            };
+            let segs = segs
+                .as_array()
+                .unwrap_or_else(|| panic!("{}: {r}", f.display()));
+            assert!(!segs.is_empty());
+            for key in ["start_s", "end_s", "label", "probabilities"] {
+                assert!(segs[0].get(key).is_some(), "{key} missing in {r}");
+            }
+            assert!(r["summary"]["label"].is_string());
+            if annotated {
+                let lines = std::fs::read_to_string(f.with_extension("txt")).unwrap();
+                assert_eq!(
+                    segs.len(),
+                    lines.lines().filter(|l| !l.trim().is_empty()).count()
+                );
+            }
+        }
+    }
+    // Text output, windows forced, and a file that does not exist.
+    auscult()
+        .args(["classify", "--windows", "--model"])
+        .arg(&run)
+        .arg(&files[files.len() - 1])
+        .arg(t.join("missing.wav"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("missing.wav: error"));
+    // Nothing classifiable: failure.
+    auscult()
+        .args(["classify", "--model"])
+        .arg(&run)
+        .arg(t.join("missing.wav"))
+        .assert()
+        .failure();
+}
+
+fn auscult_mel_default() -> auscult_audio::MelConfig {
+    auscult_classifier::default_mel()
+}

@@ -1,0 +1,166 @@
+//! File-system access shared by the readers and writers: sorted folder listings, text reading,
+//! atomic writes and WAV header probing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Format facts read from an audio file's header, without decoding the samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WavHeader {
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Number of interleaved channels.
+    pub channels: u16,
+    /// Bits per sample (16, 24, 32...), when the codec has one.
+    pub bits_per_sample: Option<u32>,
+    /// Number of frames (samples per channel); 0 for a header-only file.
+    pub frames: u64,
+}
+
+impl WavHeader {
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        if self.sample_rate == 0 {
+            0.0
+        } else {
+            self.frames as f64 / f64::from(self.sample_rate)
+        }
+    }
+}
+
+/// Reads the header of an audio file.
+///
+/// PCM and float WAV headers are read directly; anything else is handed to the audio
+/// decoder of `auscult-audio` (which decodes the whole file) before giving up.
+pub fn read_wav_header(path: &Path) -> Result<WavHeader> {
+    match hound::WavReader::open(path) {
+        Ok(reader) => {
+            let spec = reader.spec();
+            Ok(WavHeader {
+                sample_rate: spec.sample_rate,
+                channels: spec.channels,
+                bits_per_sample: Some(u32::from(spec.bits_per_sample)),
+                frames: u64::from(reader.duration()),
+            })
+        }
+        Err(hound::Error::IoError(e)) => Err(Error::io(path, e)),
+        Err(wav_err) => match auscult_audio::decode_file(path) {
+            Ok(decoded) => Ok(WavHeader {
+                sample_rate: decoded.info.sample_rate,
+                channels: decoded.info.channels,
+                bits_per_sample: decoded.info.bits_per_sample,
+                frames: decoded.info.frames,
+            }),
+            Err(_) => Err(Error::Wav {
+                path: path.to_path_buf(),
+                source: wav_err,
+            }),
+        },
+    }
+}
+
+/// Reads a text file, accepting LF and CRLF line ends and replacing invalid UTF-8.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The entries of a folder, sorted by name so that every listing is deterministic.
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        out.push(entry.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Sorted sub-folders of `dir` (hidden ones skipped).
+pub(crate) fn sorted_subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(sorted_entries(dir)?
+        .into_iter()
+        .filter(|p| p.is_dir() && !is_hidden(p))
+        .collect())
+}
+
+/// Whether the file has the extension `ext` (case-insensitive).
+pub(crate) fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+pub(crate) fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+/// Sorted `.wav` files directly inside `dir` (hidden ones skipped).
+pub(crate) fn wav_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(sorted_entries(dir)?
+        .into_iter()
+        .filter(|p| p.is_file() && has_extension(p, "wav") && !is_hidden(p))
+        .collect())
+}
+
+/// The file-name stem as UTF-8 (lossy).
+pub(crate) fn stem_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The name of a temporary sibling of `path`, used to write it atomically.
+pub(crate) fn temporary_sibling(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `bytes` to a temporary sibling of `path`, then renames it over `path`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temporary_sibling(path);
+    fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Creates `dir` and its parents.
+pub(crate) fn create_dir_all(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(sorted_entries(dir.path()).unwrap(), vec![p]);
+    }
+
+    #[test]
+    fn header_of_a_non_wav_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fake.wav");
+        fs::write(&p, b"this is not audio at all, just text").unwrap();
+        let err = read_wav_header(&p).unwrap_err().to_string();
+        assert!(err.contains("fake.wav"), "{err}");
+        assert!(err.contains("not a readable WAV"), "{err}");
+    }
+}

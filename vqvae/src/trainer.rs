@@ -1,0 +1,349 @@
+//! One optimisation step of each model, independent of where the data comes from (the epoch
+//! loops, checkpoints and reports are in [`crate::training`]).
+
+use std::sync::Mutex;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand_chacha::ChaCha8Rng;
+
+use crate::data::VqBatch;
+use crate::model::{ClassPrototypes, VqVae, VqVaeConfig};
+use crate::prior::{DropoutRng, Prior, PriorConfig};
+use crate::quantizer::{Codebook, QuantizerConfig};
+use crate::{Error, Result};
+
+/// Serialises seeded initialisation: burn's CPU backend draws initial weights from one
+/// process-wide generator, so seeding and drawing must not interleave with another model's.
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+
+struct Materialize;
+
+impl ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
+/// Builds a module with weights drawn from `seed`, reproducibly.
+pub(crate) fn init_seeded<M: Module>(
+    seed: u64,
+    device: &Device,
+    build: impl FnOnce() -> Result<M>,
+) -> Result<M> {
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    device.seed(seed);
+    let module = build()?;
+    // Parameters are initialised lazily; draw them now, under the lock.
+    module.visit(&mut Materialize);
+    Ok(module)
+}
+
+/// Adam with gradient-norm clipping at 1.
+pub(crate) fn adam() -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_grad_clipping(Some(burn::grad_clipping::GradientClippingConfig::Norm(1.0)))
+        .init()
+}
+
+/// Reads a one-element tensor.
+pub(crate) fn scalar(t: Tensor<1>) -> Result<f64> {
+    let v: Vec<f32> = t.try_into_vec_as::<f32>().map_err(Error::tensor)?;
+    Ok(v.first().copied().map(f64::from).unwrap_or(f64::NAN))
+}
+
+/// Reads an integer tensor as indices.
+pub(crate) fn indices<const D: usize>(t: Tensor<D, Int>) -> Result<Vec<usize>> {
+    let v: Vec<i64> = t.try_into_vec_as::<i64>().map_err(Error::tensor)?;
+    Ok(v.into_iter().map(|x| x.max(0) as usize).collect())
+}
+
+/// Losses and codes of one VQ-VAE step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VqStepStats {
+    /// Reconstruction loss: mean squared error in the normalised log-Mel domain.
+    pub reconstruction: f64,
+    /// Commitment loss (already weighted by beta).
+    pub commitment: f64,
+    /// Codes chosen for the batch (`batch * codes_per_example`, raster order per example).
+    pub codes: Vec<usize>,
+    /// Codebook entries restarted by this step.
+    pub restarted: usize,
+}
+
+/// Prototype moving-average decay per step.
+const PROTOTYPE_DECAY: f32 = 0.95;
+
+/// The VQ-VAE with its optimiser, codebook and prototypes: everything one step changes.
+pub struct VqVaeTrainer {
+    /// Architecture.
+    pub config: VqVaeConfig,
+    /// Quantiser settings.
+    pub quantizer: QuantizerConfig,
+    /// The network (on an autodiff device).
+    pub model: VqVae,
+    /// Adam state.
+    pub optimizer: ModuleOptimizer,
+    /// The EMA codebook.
+    pub codebook: Codebook,
+    /// Class prototypes (moving averages while training).
+    pub prototypes: ClassPrototypes,
+    /// Random stream of codebook restarts.
+    pub rng: ChaCha8Rng,
+    device: Device,
+}
+
+impl VqVaeTrainer {
+    /// A fresh model with weights drawn from `seed`, on `device` (autodiff is enabled here).
+    pub fn new(config: VqVaeConfig, quantizer: QuantizerConfig, seed: u64, device: &Device) -> Result<Self> {
+        quantizer.validate()?;
+        let device = device.clone().autodiff();
+        let model = init_seeded(seed, &device, || config.init(&device))?;
+        Ok(Self {
+            codebook: Codebook::new(config.codebook_size, config.code_dim),
+            prototypes: ClassPrototypes::new(&config),
+            rng: auscult_experiment::seeded_rng(seed, RESTART_STREAM),
+            config,
+            quantizer,
+            model,
+            optimizer: adam(),
+            device,
+        })
+    }
+
+    /// The autodiff device batches must be built on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// One step: forward, losses, backward, Adam at `lr`, then the codebook and prototype
+    /// moving averages.
+    pub fn step(&mut self, batch: &VqBatch, lr: f64) -> Result<VqStepStats> {
+        let codebook_t = self.codebook.tensor(&self.device);
+        let protos = self.prototypes.tensor(&batch.labels, &self.device);
+        let out = self
+            .model
+            .forward(batch.inputs.clone(), batch.classes.clone(), codebook_t, protos);
+        let [b, _, m, f] = batch.targets.dims();
+        let recon = out.reconstruction.slice([0..b, 0..1, 0..m, 0..f]);
+        let recon_loss = (recon - batch.targets.clone()).square().mean();
+        let commit = (out.encodings.clone() - out.quantized).square().mean()
+            * f64::from(self.quantizer.commitment);
+        let loss = recon_loss.clone() + commit.clone();
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optimizer.step(lr, self.model.clone(), grads);
+
+        let reconstruction = scalar(recon_loss.inner())?;
+        let commitment = scalar(commit.inner())?;
+        let codes = indices(out.codes)?;
+        let z: Vec<f32> = out
+            .encodings
+            .inner()
+            .try_into_vec_as::<f32>()
+            .map_err(Error::tensor)?;
+        let profiles: Vec<f32> = out
+            .skip_profile
+            .inner()
+            .try_into_vec_as::<f32>()
+            .map_err(Error::tensor)?;
+        let stats = self.codebook.update(&z, &codes, &self.quantizer, &mut self.rng);
+        self.prototypes.update(&profiles, &batch.labels, PROTOTYPE_DECAY);
+        Ok(VqStepStats {
+            reconstruction,
+            commitment,
+            codes,
+            restarted: stats.restarted,
+        })
+    }
+}
+
+/// Random stream of codebook restarts.
+const RESTART_STREAM: u64 = 3;
+
+/// A batch for the prior.
+#[derive(Debug, Clone)]
+pub struct PriorBatch {
+    /// Class indices `[batch]`.
+    pub classes: Tensor<1, Int>,
+    /// Code sequences `[batch, seq_len]`.
+    pub codes: Tensor<2, Int>,
+}
+
+impl PriorBatch {
+    /// Builds a batch from host sequences.
+    pub fn new(classes: &[usize], codes: &[&[usize]], device: &Device) -> Result<Self> {
+        let b = classes.len();
+        let n = codes.first().map(|c| c.len()).unwrap_or(0);
+        if codes.len() != b || codes.iter().any(|c| c.len() != n) || n < 2 {
+            return Err(Error::Shape {
+                what: "prior batch",
+                expected: vec![b, n.max(2)],
+                actual: vec![codes.len(), codes.iter().map(|c| c.len()).min().unwrap_or(0)],
+            });
+        }
+        let flat: Vec<i64> = codes.iter().flat_map(|c| c.iter().map(|&x| x as i64)).collect();
+        Ok(Self {
+            classes: Tensor::from_data(
+                TensorData::new(classes.iter().map(|&c| c as i64).collect::<Vec<_>>(), [b]),
+                device,
+            ),
+            codes: Tensor::from_data(TensorData::new(flat, [b, n]), device),
+        })
+    }
+}
+
+/// The prior with its optimiser and dropout stream.
+pub struct PriorTrainer {
+    /// Architecture.
+    pub config: PriorConfig,
+    /// The Transformer (on an autodiff device).
+    pub model: Prior,
+    /// Adam state.
+    pub optimizer: ModuleOptimizer,
+    /// Dropout masks' random stream.
+    pub dropout: DropoutRng,
+    device: Device,
+}
+
+/// Random stream of the prior's dropout masks.
+const DROPOUT_STREAM: u64 = 5;
+
+impl PriorTrainer {
+    /// A fresh prior with weights drawn from `seed`, on `device` (autodiff is enabled here).
+    pub fn new(config: PriorConfig, seed: u64, device: &Device) -> Result<Self> {
+        let device = device.clone().autodiff();
+        let model = init_seeded(seed, &device, || config.init(&device))?;
+        Ok(Self {
+            dropout: DropoutRng {
+                prob: config.dropout,
+                rng: auscult_experiment::seeded_rng(seed, DROPOUT_STREAM),
+            },
+            config,
+            model,
+            optimizer: adam(),
+            device,
+        })
+    }
+
+    /// The autodiff device batches must be built on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// One step at learning rate `lr`; returns the cross-entropy in nats per code.
+    pub fn step(&mut self, batch: &PriorBatch, lr: f64) -> Result<f64> {
+        let loss = self
+            .model
+            .loss(batch.classes.clone(), batch.codes.clone(), Some(&mut self.dropout));
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optimizer.step(lr, self.model.clone(), grads);
+        scalar(loss.inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{LogMel, vq_batch};
+    use rand::Rng;
+
+    fn tiny_vq() -> VqVaeConfig {
+        VqVaeConfig {
+            n_mels: 16,
+            n_frames: 30,
+            num_classes: 2,
+            channels: [8, 16],
+            res_blocks: 1,
+            strides: vec![[2, 2], [2, 2]],
+            codebook_size: 16,
+            code_dim: 8,
+            class_embedding: 4,
+        }
+    }
+
+    /// Class 0: a low band; class 1: a high band; random amplitude and onset.
+    fn toy_examples(n: usize, seed: u64) -> Vec<LogMel> {
+        let mut rng = auscult_experiment::seeded_rng(seed, 0);
+        (0..n)
+            .map(|i| {
+                let label = i % 2;
+                let amp = rng.random_range(0.5..1.5f32);
+                let on = rng.random_range(0..15usize);
+                let mut data = vec![0f32; 16 * 30];
+                for bin in 0..16 {
+                    for t in 0..30 {
+                        let band = if label == 0 { bin < 6 } else { bin >= 10 };
+                        let v = if band && t >= on && t < on + 12 { amp * 2.0 } else { -0.5 };
+                        data[bin * 30 + t] = v + 0.05 * rng.random_range(-1.0..1.0f32);
+                    }
+                }
+                LogMel { data, label }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vqvae_steps_lower_the_loss_use_several_codes_and_are_reproducible() {
+        let device = Device::flex();
+        let cfg = tiny_vq();
+        let data = toy_examples(16, 1);
+        let run = || {
+            let mut t = VqVaeTrainer::new(cfg.clone(), QuantizerConfig::default(), 42, &device).unwrap();
+            let mut losses = Vec::new();
+            let mut last_codes = Vec::new();
+            for step in 0..60 {
+                let start = (step * 8) % 16;
+                let refs: Vec<&LogMel> = data[start..start + 8].iter().collect();
+                let batch = vq_batch(&refs, 16, 30, 32, t.device()).unwrap();
+                let s = t.step(&batch, 5e-3).unwrap();
+                losses.push(s.reconstruction);
+                last_codes = s.codes;
+            }
+            (losses, last_codes, t.codebook.embeddings.clone())
+        };
+        let (losses, codes, cb) = run();
+        let first = losses[..3].iter().sum::<f64>() / 3.0;
+        let last = losses[57..].iter().sum::<f64>() / 3.0;
+        assert!(last < 0.5 * first, "loss did not fall: {first} -> {last} ({losses:?})");
+        let mut distinct = codes.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() > 1, "only one code used");
+        let (losses2, codes2, cb2) = run();
+        assert_eq!(losses, losses2);
+        assert_eq!(codes, codes2);
+        assert_eq!(cb, cb2);
+    }
+
+    #[test]
+    fn prior_steps_lower_the_loss() {
+        let device = Device::flex();
+        let cfg = PriorConfig {
+            vocab_size: 8,
+            num_classes: 2,
+            seq_len: 12,
+            d_model: 16,
+            n_heads: 2,
+            n_layers: 2,
+            d_ff: 32,
+            dropout: 0.1,
+        };
+        let mut t = PriorTrainer::new(cfg, 7, &device).unwrap();
+        // Class 0 counts up, class 1 counts down (mod 8) from a random start.
+        let mut rng = auscult_experiment::seeded_rng(2, 0);
+        let mut seqs = Vec::new();
+        let mut classes = Vec::new();
+        for i in 0..16 {
+            let s0 = rng.random_range(0..8usize);
+            let c = i % 2;
+            seqs.push((0..12).map(|j| if c == 0 { (s0 + j) % 8 } else { (s0 + 8 * 12 - j) % 8 }).collect::<Vec<_>>());
+            classes.push(c);
+        }
+        let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
+        let batch = PriorBatch::new(&classes, &refs, t.device()).unwrap();
+        let losses: Vec<f64> = (0..60).map(|_| t.step(&batch, 5e-3).unwrap()).collect();
+        assert!(losses[0] > 1.8, "{losses:?}");
+        assert!(losses[59] < 0.6 * losses[0], "prior loss did not fall: {losses:?}");
+    }
+}

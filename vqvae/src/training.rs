@@ -1,0 +1,563 @@
+//! Training the VQ-VAE: epochs, validation, checkpoints with resume, metrics, the final class
+//! prototypes and the report.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use auscult_audio::MelConfig;
+use auscult_datasets::{Example, ExampleConfig, ExampleSet};
+use auscult_experiment::{
+    DeviceChoice, LrSchedule, MetricsLog, Progress, Provenance, RunDir, TrainingState, load_module,
+    load_optimizer, restore_rng, rng_position, save_module, save_optimizer, seeded_rng,
+};
+use burn::module::Module;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{LogMel, Normalizer, vq_batch};
+use crate::features::{default_examples, default_mel, frames_per_example, log_mels};
+use crate::model::VqVaeConfig;
+use crate::quantizer::{CodeUsage, QuantizerConfig};
+use crate::trainer::VqVaeTrainer;
+use crate::vqvae_model::{
+    CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VQ_STATE_FILE, VqParts, VqState, run_pass,
+};
+use crate::{Error, Result};
+
+/// Everything that defines a VQ-VAE training run (saved, resolved, as `config.json`).
+///
+/// Every field has a default, so a `--config` file needs only the fields it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VqVaeTrainConfig {
+    /// Architecture (input size and class count are filled in from the front end and data).
+    pub model: VqVaeConfig,
+    /// Vector quantiser.
+    pub quantizer: QuantizerConfig,
+    /// How examples were cut (the data must be loaded with this).
+    pub examples: ExampleConfig,
+    /// The log-Mel front end.
+    pub mel: MelConfig,
+    /// Class names in index order (filled in from the data).
+    pub classes: Vec<String>,
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Peak learning rate (Adam).
+    pub lr: f64,
+    /// Learning-rate schedule over all steps.
+    pub schedule: LrSchedule,
+    /// Seed of initialisation, shuffling and codebook restarts.
+    pub seed: u64,
+    /// Where to compute.
+    pub device: DeviceChoice,
+    /// Examples shown (original beside reconstruction) in `reconstructions.png`.
+    pub reconstructions: usize,
+    /// Continue the run in the output directory from its last checkpoint (not saved).
+    #[serde(skip)]
+    pub resume: bool,
+}
+
+impl Default for VqVaeTrainConfig {
+    fn default() -> Self {
+        Self {
+            model: VqVaeConfig::default(),
+            quantizer: QuantizerConfig::default(),
+            examples: default_examples(),
+            mel: default_mel(),
+            classes: Vec::new(),
+            epochs: 20,
+            batch_size: 16,
+            lr: 2e-3,
+            schedule: LrSchedule::Cosine {
+                warmup_steps: 20,
+                min_factor: 0.1,
+            },
+            seed: 0,
+            device: DeviceChoice::Cpu,
+            reconstructions: 8,
+            resume: false,
+        }
+    }
+}
+
+impl VqVaeTrainConfig {
+    /// The larger model of [`VqVaeConfig::gpu`], batch 64, on the GPU.
+    pub fn gpu() -> Self {
+        Self {
+            model: VqVaeConfig::gpu(),
+            batch_size: 64,
+            epochs: 60,
+            device: DeviceChoice::Gpu,
+            ..Self::default()
+        }
+    }
+
+    /// Fills in what comes from the front end and the data, and checks everything.
+    pub fn resolve(&self, classes: &[String]) -> Result<Self> {
+        let mut cfg = self.clone();
+        cfg.mel.validate()?;
+        cfg.examples.validate()?;
+        if cfg.mel.sample_rate != cfg.examples.sample_rate {
+            return Err(Error::config(
+                "mel.sample_rate",
+                format!(
+                    "is {} Hz but examples.sample_rate is {} Hz; they must agree",
+                    cfg.mel.sample_rate, cfg.examples.sample_rate
+                ),
+            ));
+        }
+        if classes.is_empty() {
+            return Err(Error::NoData {
+                reason: "the data set names no classes".to_string(),
+            });
+        }
+        cfg.classes = classes.to_vec();
+        cfg.model.num_classes = classes.len();
+        cfg.model.n_mels = cfg.mel.n_mels;
+        cfg.model.n_frames = frames_per_example(&cfg.mel, &cfg.examples);
+        cfg.model.validate()?;
+        cfg.quantizer.validate()?;
+        if cfg.batch_size == 0 {
+            return Err(Error::config("batch_size", "must be at least 1"));
+        }
+        if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+            return Err(Error::config("lr", "must be a positive number"));
+        }
+        Ok(cfg)
+    }
+}
+
+/// One line of the VQ-VAE's `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VqEpochMetrics {
+    /// Epoch (1-based).
+    pub epoch: usize,
+    /// Optimiser steps so far.
+    pub step: usize,
+    /// Learning rate of the epoch's last step.
+    pub lr: f64,
+    /// Mean reconstruction MSE (normalised log-Mel) over the epoch's steps.
+    pub train_reconstruction: f64,
+    /// Mean commitment loss (weighted).
+    pub train_commitment: f64,
+    /// Distinct codes used over the epoch.
+    pub train_codes_used: usize,
+    /// Perplexity of the epoch's code use.
+    pub train_perplexity: f64,
+    /// Codebook entries restarted during the epoch.
+    pub restarted: usize,
+    /// Validation reconstruction MSE, when there is a validation split.
+    pub val_reconstruction: Option<f64>,
+    /// Validation reconstruction mean absolute error in dB.
+    pub val_mae_db: Option<f64>,
+    /// Distinct codes used on validation.
+    pub val_codes_used: Option<usize>,
+    /// Perplexity of the codes on validation.
+    pub val_perplexity: Option<f64>,
+    /// Seconds spent in the epoch's training steps.
+    pub seconds: f64,
+    /// Training steps per second.
+    pub steps_per_s: f64,
+}
+
+/// What a VQ-VAE training run reached (saved as `report.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VqVaeReport {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Optimiser steps taken.
+    pub steps: usize,
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+    /// Training steps per second (this invocation).
+    pub steps_per_s: f64,
+    /// Split the numbers below were measured on (`val`, or `train` when there is none).
+    pub eval_split: String,
+    /// Examples in that split.
+    pub eval_examples: usize,
+    /// Reconstruction MSE in the normalised log-Mel domain.
+    pub reconstruction_mse: f64,
+    /// Reconstruction mean absolute error, dB.
+    pub reconstruction_mae_db: f64,
+    /// Reconstruction root-mean-square error, dB.
+    pub reconstruction_rmse_db: f64,
+    /// Distinct codes used on the split.
+    pub codes_used: usize,
+    /// Codebook size K.
+    pub codebook_size: usize,
+    /// Perplexity of the codes on the split.
+    pub perplexity: f64,
+    /// The code grid `[frequency, time]`.
+    pub grid: [usize; 2],
+    /// Originals beside reconstructions.
+    pub reconstructions_png: PathBuf,
+}
+
+/// Random stream of the epoch shuffles.
+const SHUFFLE_STREAM: u64 = 1;
+/// Random stream of codebook restarts (as in the trainer).
+const RESTART_STREAM: u64 = 3;
+
+/// Normalised copies of `data`.
+fn normalised(data: &[LogMel], norm: &Normalizer) -> Vec<LogMel> {
+    data.iter()
+        .map(|x| {
+            let mut d = x.data.clone();
+            norm.normalise(&mut d);
+            LogMel {
+                data: d,
+                label: x.label,
+            }
+        })
+        .collect()
+}
+
+/// Provenance of a run over `examples`: the distinct source files.
+pub(crate) fn provenance(examples: &[&[Example]], seed: u64) -> Result<Provenance> {
+    let mut files: Vec<PathBuf> = examples
+        .iter()
+        .flat_map(|s| s.iter().map(|e| e.source.clone()))
+        .collect();
+    files.sort();
+    files.dedup();
+    let mut roots: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| f.parent().map(Path::to_path_buf))
+        .collect();
+    roots.sort();
+    roots.dedup();
+    let existing: Vec<PathBuf> = files.into_iter().filter(|f| f.is_file()).collect();
+    Ok(Provenance::new(roots, &existing, seed)?)
+}
+
+/// Reconstruction quality of a pass over normalised `data`.
+struct Quality {
+    mse: f64,
+    mae_db: f64,
+    rmse_db: f64,
+    usage: CodeUsage,
+}
+
+fn quality(
+    parts: VqParts<'_>,
+    data: &[LogMel],
+    norm: &Normalizer,
+    batch_size: usize,
+    device: &burn::tensor::Device,
+) -> Result<(Quality, Vec<Vec<f32>>)> {
+    let refs: Vec<&LogMel> = data.iter().collect();
+    let pass = run_pass(parts, &refs, batch_size, true, device)?;
+    let n_frames = parts.config.n_frames;
+    let (mut se, mut ae, mut se_db, mut count) = (0f64, 0f64, 0f64, 0usize);
+    let mut usage = CodeUsage::new(parts.config.codebook_size);
+    for (x, (r, codes)) in data.iter().zip(pass.reconstructions.iter().zip(&pass.codes)) {
+        usage.add(codes);
+        for (i, (a, b)) in x.data.iter().zip(r).enumerate() {
+            let d = f64::from(a - b);
+            let d_db = d * f64::from(norm.std[i / n_frames]);
+            se += d * d;
+            ae += d_db.abs();
+            se_db += d_db * d_db;
+            count += 1;
+        }
+    }
+    let count = count.max(1) as f64;
+    Ok((
+        Quality {
+            mse: se / count,
+            mae_db: ae / count,
+            rmse_db: (se_db / count).sqrt(),
+            usage,
+        },
+        pass.reconstructions,
+    ))
+}
+
+/// Writes `reconstructions.png`: originals beside reconstructions (dB), classes in turn.
+fn reconstructions_png(
+    path: &Path,
+    data: &[LogMel],
+    recon: &[Vec<f32>],
+    norm: &Normalizer,
+    cfg: &VqVaeTrainConfig,
+) -> Result<()> {
+    let (m, f) = (cfg.model.n_mels, cfg.model.n_frames);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); cfg.classes.len()];
+    for (i, x) in data.iter().enumerate() {
+        if let Some(v) = by_class.get_mut(x.label) {
+            v.push(i);
+        }
+    }
+    let mut chosen = Vec::new();
+    let mut round = 0;
+    while chosen.len() < cfg.reconstructions.max(1) && by_class.iter().any(|v| v.len() > round) {
+        for v in &by_class {
+            if let Some(&i) = v.get(round)
+                && chosen.len() < cfg.reconstructions.max(1)
+            {
+                chosen.push(i);
+            }
+        }
+        round += 1;
+    }
+    let mut tiles = Vec::with_capacity(2 * chosen.len());
+    for &i in &chosen {
+        let class = cfg.classes.get(data[i].label).cloned().unwrap_or_default();
+        let mut orig = data[i].data.clone();
+        norm.denormalise(&mut orig);
+        let mut rec = recon[i].clone();
+        norm.denormalise(&mut rec);
+        tiles.push(auscult_plot::Tile {
+            label: format!("{class}: original"),
+            data: orig,
+            n_bins: m,
+            n_frames: f,
+        });
+        tiles.push(auscult_plot::Tile {
+            label: format!("{class}: reconstruction"),
+            data: rec,
+            n_bins: m,
+            n_frames: f,
+        });
+    }
+    if tiles.is_empty() {
+        return Ok(());
+    }
+    auscult_plot::contact_sheet_png(path, "VQ-VAE: originals (left) and reconstructions (right)", &tiles, 4)?;
+    Ok(())
+}
+
+/// Trains the VQ-VAE on `data.train` (validating on `data.val` when it is not empty) and
+/// writes the run to `out` (see [`crate::vqvae_model`] for the files).
+///
+/// The examples must have been loaded with `config.examples` (rate and length). With
+/// `config.resume`, continues the run in `out` from its last complete epoch; the saved
+/// configuration is used, with `epochs` and `device` taken from `config`.
+pub fn train_vqvae(
+    config: &VqVaeTrainConfig,
+    data: &ExampleSet,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<VqVaeReport> {
+    let started = Instant::now();
+    let run = RunDir::create(out, config.resume)?;
+    let mut cfg = config.resolve(&data.classes)?;
+    if config.resume {
+        let mut saved: VqVaeTrainConfig = run.load_json(CONFIG_FILE)?;
+        saved.epochs = config.epochs;
+        saved.device = config.device;
+        saved.resume = false;
+        let mut ours = cfg.clone();
+        ours.resume = false;
+        if saved != ours {
+            return Err(Error::Incompatible {
+                path: run.file(CONFIG_FILE),
+                reason: "the run was started with another configuration or data classes; resume \
+                         it with the same --config and flags (only --epochs may change)"
+                    .to_string(),
+            });
+        }
+        cfg = saved;
+    }
+    if data.train.is_empty() {
+        return Err(Error::NoData {
+            reason: "the training split is empty; check --data and --split".to_string(),
+        });
+    }
+    run.save_json(CONFIG_FILE, &cfg)?;
+    if !config.resume {
+        run.save_json("provenance.json", &provenance(&[&data.train, &data.val], cfg.seed)?)?;
+    }
+
+    progress.message("computing log-Mel spectrograms");
+    let train_db = log_mels(&data.train, &cfg.mel, &cfg.examples)?;
+    let val_db = log_mels(&data.val, &cfg.mel, &cfg.examples)?;
+    let (m, f, fp) = (cfg.model.n_mels, cfg.model.n_frames, cfg.model.padded_frames());
+
+    let device = auscult_experiment::device(cfg.device)?;
+    let mut trainer = VqVaeTrainer::new(cfg.model.clone(), cfg.quantizer.clone(), cfg.seed, &device)?;
+    let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
+    let mut state = TrainingState::default();
+    let normalizer;
+    let mut log;
+    if config.resume {
+        state = run.state()?.ok_or_else(|| Error::NoData {
+            reason: "no state.json to resume from".to_string(),
+        })?;
+        trainer.model = load_module(trainer.model, run.file(MODEL_FILE))?;
+        trainer.optimizer = load_optimizer(trainer.optimizer, run.file(OPTIMIZER_FILE))?;
+        let saved: VqState = run.load_json(VQ_STATE_FILE)?;
+        trainer.codebook = saved.codebook;
+        trainer.prototypes = saved.prototypes;
+        normalizer = saved.normalizer;
+        for (stream, pos) in &state.rng_positions {
+            match *stream {
+                SHUFFLE_STREAM => shuffle = restore_rng(cfg.seed, SHUFFLE_STREAM, pos),
+                RESTART_STREAM => trainer.rng = restore_rng(cfg.seed, RESTART_STREAM, pos),
+                _ => {}
+            }
+        }
+        log = MetricsLog::open_truncated(run.file("metrics.jsonl"), state.epoch)?;
+    } else {
+        normalizer = Normalizer::fit(&train_db, m, f)?;
+        log = MetricsLog::open(run.file("metrics.jsonl"))?;
+    }
+    let train = normalised(&train_db, &normalizer);
+    let val = normalised(&val_db, &normalizer);
+
+    let bs = cfg.batch_size;
+    let steps_per_epoch = train.len().div_ceil(bs);
+    let total_steps = steps_per_epoch * cfg.epochs;
+    let (mut steps_now, mut train_seconds) = (0usize, 0f64);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    for epoch in state.epoch + 1..=cfg.epochs {
+        order.sort_unstable();
+        order.shuffle(&mut shuffle);
+        progress.start(&format!("VQ-VAE epoch {epoch}/{}", cfg.epochs), steps_per_epoch as u64);
+        let t0 = Instant::now();
+        let mut usage = CodeUsage::new(cfg.model.codebook_size);
+        let (mut rec_sum, mut com_sum, mut restarted, mut lr) = (0f64, 0f64, 0usize, cfg.lr);
+        for chunk in order.chunks(bs) {
+            let refs: Vec<&LogMel> = chunk.iter().map(|&i| &train[i]).collect();
+            let batch = vq_batch(&refs, m, f, fp, trainer.device())?;
+            lr = cfg.schedule.lr(state.step, total_steps, cfg.lr);
+            let s = trainer.step(&batch, lr)?;
+            state.step += 1;
+            steps_now += 1;
+            if !(s.reconstruction.is_finite() && s.commitment.is_finite()) {
+                return Err(Error::Diverged {
+                    epoch,
+                    step: state.step,
+                    loss: s.reconstruction + s.commitment,
+                });
+            }
+            rec_sum += s.reconstruction;
+            com_sum += s.commitment;
+            restarted += s.restarted;
+            usage.add(&s.codes);
+            progress.advance(1);
+            progress.message(&format!(
+                "recon {:.4}  codes {}/{}",
+                s.reconstruction,
+                usage.used(),
+                cfg.model.codebook_size
+            ));
+        }
+        progress.finish();
+        let seconds = t0.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        let (val_rec, val_mae, val_used, val_ppl) = if val.is_empty() {
+            (None, None, None, None)
+        } else {
+            let valid = trainer.model.valid();
+            let parts = VqParts {
+                model: &valid,
+                config: &cfg.model,
+                codebook: &trainer.codebook,
+                prototypes: &trainer.prototypes,
+            };
+            let (q, _) = quality(parts, &val, &normalizer, 2 * bs, &device)?;
+            (
+                Some(q.mse),
+                Some(q.mae_db),
+                Some(q.usage.used()),
+                Some(q.usage.perplexity()),
+            )
+        };
+        let n_steps = steps_per_epoch.max(1) as f64;
+        log.append(&VqEpochMetrics {
+            epoch,
+            step: state.step,
+            lr,
+            train_reconstruction: rec_sum / n_steps,
+            train_commitment: com_sum / n_steps,
+            train_codes_used: usage.used(),
+            train_perplexity: usage.perplexity(),
+            restarted,
+            val_reconstruction: val_rec,
+            val_mae_db: val_mae,
+            val_codes_used: val_used,
+            val_perplexity: val_ppl,
+            seconds,
+            steps_per_s: n_steps / seconds.max(1e-9),
+        })?;
+        state.epoch = epoch;
+        state.rng_positions = vec![
+            (SHUFFLE_STREAM, rng_position(&shuffle)),
+            (RESTART_STREAM, rng_position(&trainer.rng)),
+        ];
+        save_module(&trainer.model, run.file(MODEL_FILE))?;
+        save_optimizer(&trainer.optimizer, run.file(OPTIMIZER_FILE))?;
+        run.save_json(
+            VQ_STATE_FILE,
+            &VqState {
+                codebook: trainer.codebook.clone(),
+                prototypes: trainer.prototypes.clone(),
+                normalizer: normalizer.clone(),
+            },
+        )?;
+        run.save_state(&state)?;
+    }
+
+    // Final class prototypes: exact means over the training split with the final encoder.
+    progress.message("computing class prototypes");
+    let valid = trainer.model.valid();
+    let train_refs: Vec<&LogMel> = train.iter().collect();
+    let parts = VqParts {
+        model: &valid,
+        config: &cfg.model,
+        codebook: &trainer.codebook,
+        prototypes: &trainer.prototypes,
+    };
+    let pass = run_pass(parts, &train_refs, 2 * bs, false, &device)?;
+    let labels: Vec<usize> = train.iter().map(|x| x.label).collect();
+    trainer.prototypes.set_means(&pass.profiles, &labels);
+    save_module(&trainer.model, run.file(MODEL_FILE))?;
+    run.save_json(
+        VQ_STATE_FILE,
+        &VqState {
+            codebook: trainer.codebook.clone(),
+            prototypes: trainer.prototypes.clone(),
+            normalizer: normalizer.clone(),
+        },
+    )?;
+
+    let (eval_split, eval) = if val.is_empty() {
+        ("train", &train)
+    } else {
+        ("val", &val)
+    };
+    let parts = VqParts {
+        model: &valid,
+        config: &cfg.model,
+        codebook: &trainer.codebook,
+        prototypes: &trainer.prototypes,
+    };
+    let (q, recon) = quality(parts, eval, &normalizer, 2 * bs, &device)?;
+    let png = run.file("reconstructions.png");
+    reconstructions_png(&png, eval, &recon, &normalizer, &cfg)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let report = VqVaeReport {
+        dir: out.to_path_buf(),
+        epochs: state.epoch,
+        steps: state.step,
+        seconds,
+        steps_per_s: steps_now as f64 / train_seconds.max(1e-9),
+        eval_split: eval_split.to_string(),
+        eval_examples: eval.len(),
+        reconstruction_mse: q.mse,
+        reconstruction_mae_db: q.mae_db,
+        reconstruction_rmse_db: q.rmse_db,
+        codes_used: q.usage.used(),
+        codebook_size: cfg.model.codebook_size,
+        perplexity: q.usage.perplexity(),
+        grid: cfg.model.grid(),
+        reconstructions_png: png,
+    };
+    run.save_json("report.json", &report)?;
+    Ok(report)
+}
