@@ -83,20 +83,22 @@ pub(crate) fn max_of(x: &[f32]) -> f32 {
 
 /// Applies `scale` to `data` in place.
 pub fn apply_log(data: &mut [f32], scale: &LogScale) {
+    log_pointwise(data, scale);
+    log_finish(data, scale);
+}
+
+/// The element-wise part of `scale` (everything but what needs the whole array's maximum);
+/// [`log_finish`] completes it. Split so that blocks can be compressed while in cache.
+pub(crate) fn log_pointwise(data: &mut [f32], scale: &LogScale) {
     match *scale {
         LogScale::None => {}
         LogScale::Db {
-            reference,
-            amin,
-            top_db,
+            reference, amin, ..
         } => {
             let offset = DB_PER_LN * ln_fast(reference.max(amin));
-            db_in_place(data, amin, offset, top_db);
+            db_in_place(data, amin, offset);
         }
-        LogScale::DbRefMax { amin, top_db } => {
-            let offset = DB_PER_LN * ln_fast(max_of(data).max(amin));
-            db_in_place(data, amin, offset, top_db);
-        }
+        LogScale::DbRefMax { amin, .. } => db_in_place(data, amin, 0.0),
         LogScale::Ln { floor } => {
             let floor = floor.max(f32::MIN_POSITIVE);
             for v in data.iter_mut() {
@@ -106,16 +108,33 @@ pub fn apply_log(data: &mut [f32], scale: &LogScale) {
     }
 }
 
-fn db_in_place(data: &mut [f32], amin: f32, offset: f32, top_db: Option<f32>) {
+/// The whole-array part of `scale`: `top_db` clipping, and the reference of `DbRefMax`.
+pub(crate) fn log_finish(data: &mut [f32], scale: &LogScale) {
+    match *scale {
+        LogScale::Db {
+            top_db: Some(top), ..
+        } => {
+            let floor = max_of(data) - top;
+            for v in data.iter_mut() {
+                *v = v.max(floor);
+            }
+        }
+        LogScale::DbRefMax { top_db, .. } => {
+            // 10 log10(max(amin, S)) - 10 log10(max(amin, max S)) = D1 - max(D1).
+            let m = max_of(data);
+            let floor = top_db.map_or(f32::NEG_INFINITY, |t| -t);
+            for v in data.iter_mut() {
+                *v = (*v - m).max(floor);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn db_in_place(data: &mut [f32], amin: f32, offset: f32) {
     let amin = amin.max(f32::MIN_POSITIVE);
     for v in data.iter_mut() {
         *v = DB_PER_LN * ln_fast(v.max(amin)) - offset;
-    }
-    if let Some(top) = top_db {
-        let floor = max_of(data) - top;
-        for v in data.iter_mut() {
-            *v = v.max(floor);
-        }
     }
 }
 

@@ -68,12 +68,30 @@ pub struct Decoded {
 
 /// Decodes an audio file (WAV incl. `WAVE_FORMAT_EXTENSIBLE`, FLAC, MP3, Ogg Vorbis) to mono.
 ///
+/// Plain PCM and IEEE-float WAV files (the bulk of respiratory-sound corpora) are read by a
+/// small bounds-checked RIFF parser that converts the data chunk in one vectorised pass,
+/// about three times faster than going through Symphonia's generic sample buffers; every
+/// other file, and any WAV that parser does not fully understand, goes through Symphonia.
+/// Both paths give identical results (tested on the real fixtures).
+///
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened, [`Error::UnsupportedFormat`] when nothing
 /// recognises it, [`Error::Damaged`] when the container is unreadable, and
 /// [`Error::NoAudioSamples`] when it holds zero frames (header-only WAVs).
 pub fn decode_file(path: impl AsRef<Path>) -> Result<Decoded> {
     let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if let Some(result) = crate::wav_fast::decode_wav(path, &bytes) {
+        return result;
+    }
+    decode_with_symphonia(path)
+}
+
+/// Decodes any supported file with Symphonia.
+pub(crate) fn decode_with_symphonia(path: &Path) -> Result<Decoded> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -111,7 +129,12 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Decoded> {
         .unwrap_or_else(|| "unknown".to_string());
     let mut sample_rate = params.sample_rate.unwrap_or(0);
     let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
-    let bits_per_sample = params.bits_per_sample;
+    // Symphonia leaves the depth of float PCM unset; it is implied by the codec.
+    let bits_per_sample = params.bits_per_sample.or(match codec.as_str() {
+        "pcm_f32le" | "pcm_f32be" => Some(32),
+        "pcm_f64le" | "pcm_f64be" => Some(64),
+        _ => None,
+    });
 
     let mut decoder = symphonia::default::get_codecs()
         .make(&params, &DecoderOptions::default())
@@ -244,7 +267,7 @@ struct Stats {
 }
 
 /// Maximum of |x| over a slice, with eight accumulators so that it vectorises.
-fn abs_max(x: &[f32]) -> f32 {
+pub(crate) fn abs_max(x: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let chunks = x.chunks_exact(8);
     let rest = chunks.remainder();
@@ -456,6 +479,69 @@ mod tests {
         let akg = decode_file(dir.join("130_1p3_Ll_mc_AKGC417L.wav")).unwrap();
         assert_eq!(akg.clipped_samples, 12_470);
         assert_eq!(akg.peak, 1.0);
+    }
+
+    #[test]
+    fn fast_wav_path_equals_symphonia() {
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(fixtures().join("icbhi/ICBHI_final_database"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+                .collect();
+        files.push(fixtures().join("coswara/20200413/VcmjCfW6ddgE9lFhDXTO6hDlb452/vowel-a.wav"));
+        let tmp = tempfile::tempdir().unwrap();
+        let stereo: Vec<u8> = [-32768i16, 32767, 16384, 0, 0, -16384, 5, 7]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        files.push(write_tmp(
+            tmp.path(),
+            "st.wav",
+            &wav_bytes(1, 2, 8000, 16, &stereo),
+        ));
+        let mut s24 = Vec::new();
+        for v in [-8_388_608i32, 8_388_607, 4_194_304, -3, 0, 1] {
+            s24.extend_from_slice(&v.to_le_bytes()[..3]);
+        }
+        files.push(write_tmp(
+            tmp.path(),
+            "s24.wav",
+            &wav_bytes(1, 3, 8000, 24, &s24),
+        ));
+        files.push(write_tmp(
+            tmp.path(),
+            "u8.wav",
+            &wav_bytes(1, 1, 8000, 8, &[0, 255, 128, 3]),
+        ));
+        let f: Vec<u8> = [0.5f32, -2.0, 0.25, 1.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        files.push(write_tmp(
+            tmp.path(),
+            "f32.wav",
+            &wav_bytes(3, 2, 8000, 32, &f),
+        ));
+        for p in &files {
+            let bytes = std::fs::read(p).unwrap();
+            let fast = crate::wav_fast::decode_wav(p, &bytes)
+                .unwrap_or_else(|| panic!("{} not taken by the fast path", p.display()))
+                .unwrap();
+            let slow = decode_with_symphonia(p).unwrap();
+            assert_eq!(fast, slow, "{}", p.display());
+        }
+        // Header-only: both say "no audio samples".
+        let p = fixtures().join("coswara/20200413/TRK6gUseEUS7dbF0soG80W1uLm53/vowel-a.wav");
+        let bytes = std::fs::read(&p).unwrap();
+        assert!(matches!(
+            crate::wav_fast::decode_wav(&p, &bytes),
+            Some(Err(Error::NoAudioSamples { .. }))
+        ));
+        assert!(matches!(
+            decode_with_symphonia(&p),
+            Err(Error::NoAudioSamples { .. })
+        ));
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod npy;
 mod resample;
 mod stft;
 mod wav;
+mod wav_fast;
 
 pub use db::{LogScale, apply_log, undo_log};
 pub use decode::{AudioInfo, Decoded, decode_file};

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use realfft::num_complex::Complex32;
-use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{LogScale, apply_log};
+use crate::db::{LogScale, log_finish, log_pointwise};
 use crate::error::{Error, Result};
 use crate::stft::{PadMode, Window, check_sizes, extract_frame, frames};
 
@@ -550,36 +550,6 @@ impl SparseFilterbank {
             weights,
         }
     }
-
-    /// Mel energies of one power spectrum, written to `out[m * stride]`.
-    #[inline]
-    fn apply(&self, power: &[f32], out: &mut [f32], stride: usize) {
-        for (m, &start) in self.starts.iter().enumerate() {
-            let w = &self.weights[self.offsets[m]..self.offsets[m + 1]];
-            let p = &power[start..start + w.len()];
-            out[m * stride] = dot(w, p);
-        }
-    }
-}
-
-/// Dot product with four partial sums (vectorises).
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// A spectrogram, row-major `[n_bins][n_frames]` (Mel bins by frames, like librosa).
@@ -618,20 +588,33 @@ impl Spectrogram {
     }
 }
 
+/// Frames processed together: their power spectra are stored bin-major so that the Mel
+/// filters run over `BLOCK` frames at once (vectorised) and write whole output rows.
+const BLOCK: usize = 8;
+
 /// A planned (log-)Mel spectrogram extractor: FFT plan, window, sparse filterbank and scratch
 /// buffers are made once in [`MelSpectrogram::new`]; [`MelSpectrogram::compute`] allocates
 /// only its output.
+///
+/// Frames are transformed two at a time with one complex FFT (one frame in the real part,
+/// the next in the imaginary part), then separated by conjugate symmetry.
 pub struct MelSpectrogram {
     cfg: MelConfig,
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: Arc<dyn Fft<f32>>,
     /// `n_fft` long and centred (STFT mode) or `win_length` long (Kaldi mode).
     window: Vec<f32>,
     filters: SparseFilterbank,
-    frame: Vec<f32>,
+    /// Two windowed frames, `n_fft` each.
+    frame_a: Vec<f32>,
+    frame_b: Vec<f32>,
+    /// Kaldi mode: one raw frame of `win_length` samples.
     raw: Vec<f32>,
-    spectrum: Vec<Complex32>,
+    buf: Vec<Complex32>,
     scratch: Vec<Complex32>,
-    power: Vec<f32>,
+    /// Power spectra of a block of frames, `[n_bins][BLOCK]`.
+    block: Vec<f32>,
+    /// Mel energies of a block, `[BLOCK]` for one filter.
+    acc: [f32; BLOCK],
 }
 
 impl std::fmt::Debug for MelSpectrogram {
@@ -651,8 +634,7 @@ impl MelSpectrogram {
         let dense = mel_filterbank(cfg)?;
         let n_bins = cfg.n_bins();
         let filters = SparseFilterbank::from_dense(&dense, cfg.n_mels, n_bins);
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(cfg.n_fft);
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(cfg.n_fft);
         let window = if cfg.kaldi.is_some() {
             cfg.window.coefficients(cfg.win_length, false)
         } else {
@@ -664,11 +646,13 @@ impl MelSpectrogram {
         };
         Ok(MelSpectrogram {
             cfg: cfg.clone(),
-            frame: vec![0.0; cfg.n_fft],
+            frame_a: vec![0.0; cfg.n_fft],
+            frame_b: vec![0.0; cfg.n_fft],
             raw: vec![0.0; cfg.win_length],
-            spectrum: fft.make_output_vec(),
-            scratch: fft.make_scratch_vec(),
-            power: vec![0.0; n_bins],
+            buf: vec![Complex32::new(0.0, 0.0); cfg.n_fft],
+            scratch: vec![Complex32::new(0.0, 0.0); fft.get_inplace_scratch_len()],
+            block: vec![0.0; n_bins * BLOCK],
+            acc: [0.0; BLOCK],
             window,
             filters,
             fft,
@@ -686,12 +670,33 @@ impl MelSpectrogram {
         let n_frames = self.cfg.n_frames(samples.len());
         let n_mels = self.cfg.n_mels;
         let mut data = vec![0.0f32; n_mels * n_frames];
-        if self.cfg.kaldi.is_some() {
-            self.kaldi_frames(samples, &mut data, n_frames);
-        } else {
-            self.stft_frames(samples, &mut data, n_frames);
+        let mut kaldi = self.cfg.kaldi.clone().map(|opts| {
+            let mean = if opts.subtract_waveform_mean && !samples.is_empty() {
+                (samples.iter().map(|&x| f64::from(x)).sum::<f64>() / samples.len() as f64) as f32
+            } else {
+                0.0
+            };
+            (opts.clone(), mean, ChaCha8Rng::seed_from_u64(opts.seed))
+        });
+        for t0 in (0..n_frames).step_by(BLOCK) {
+            let nb = BLOCK.min(n_frames - t0);
+            for j in (0..nb).step_by(2) {
+                let two = j + 1 < nb;
+                let mut fa = std::mem::take(&mut self.frame_a);
+                let mut fb = std::mem::take(&mut self.frame_b);
+                self.prepare(samples, t0 + j, &mut fa, kaldi.as_mut());
+                if two {
+                    self.prepare(samples, t0 + j + 1, &mut fb, kaldi.as_mut());
+                } else {
+                    fb.fill(0.0);
+                }
+                self.power_pair(&fa, &fb, j);
+                self.frame_a = fa;
+                self.frame_b = fb;
+            }
+            self.mel_block(&mut data, t0, nb, n_frames);
         }
-        apply_log(&mut data, &self.cfg.log);
+        log_finish(&mut data, &self.cfg.log);
         Spectrogram {
             data,
             n_bins: n_mels,
@@ -699,96 +704,115 @@ impl MelSpectrogram {
         }
     }
 
-    fn stft_frames(&mut self, samples: &[f32], data: &mut [f32], n_frames: usize) {
-        let n_fft = self.cfg.n_fft;
+    /// Writes windowed frame `t` (n_fft samples) into `out`.
+    fn prepare(
+        &mut self,
+        samples: &[f32],
+        t: usize,
+        out: &mut [f32],
+        kaldi: Option<&mut (KaldiOptions, f32, ChaCha8Rng)>,
+    ) {
         let hop = self.cfg.hop_length;
-        let offset = if self.cfg.center {
-            (n_fft / 2) as isize
-        } else {
-            0
-        };
-        for t in 0..n_frames {
+        let Some((opts, mean, rng)) = kaldi else {
+            let n_fft = self.cfg.n_fft;
+            let offset = if self.cfg.center {
+                (n_fft / 2) as isize
+            } else {
+                0
+            };
             let start = (t * hop) as isize - offset;
             if start >= 0 && start as usize + n_fft <= samples.len() {
                 let src = &samples[start as usize..start as usize + n_fft];
-                for ((f, &s), &w) in self.frame.iter_mut().zip(src).zip(&self.window) {
+                for ((f, &s), &w) in out.iter_mut().zip(src).zip(&self.window) {
                     *f = s * w;
                 }
             } else {
-                extract_frame(samples, start, &mut self.frame, self.cfg.pad_mode);
-                for (f, &w) in self.frame.iter_mut().zip(&self.window) {
+                extract_frame(samples, start, out, self.cfg.pad_mode);
+                for (f, &w) in out.iter_mut().zip(&self.window) {
                     *f *= w;
                 }
             }
-            self.transform(data, t, n_frames);
-        }
-    }
-
-    fn kaldi_frames(&mut self, samples: &[f32], data: &mut [f32], n_frames: usize) {
-        let Some(opts) = self.cfg.kaldi.clone() else {
             return;
         };
+        // Kaldi: dither, frame DC removal, pre-emphasis, window, zero-pad on the right.
         let win = self.cfg.win_length;
-        let hop = self.cfg.hop_length;
-        let mean = if opts.subtract_waveform_mean && !samples.is_empty() {
-            (samples.iter().map(|&x| f64::from(x)).sum::<f64>() / samples.len() as f64) as f32
-        } else {
-            0.0
-        };
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        for t in 0..n_frames {
-            let src = &samples[t * hop..t * hop + win];
-            for (r, &s) in self.raw.iter_mut().zip(src) {
-                *r = s - mean;
+        let src = &samples[t * hop..t * hop + win];
+        for (r, &s) in self.raw.iter_mut().zip(src) {
+            *r = s - *mean;
+        }
+        if opts.dither > 0.0 {
+            for r in self.raw.iter_mut() {
+                *r += opts.dither * gaussian(rng);
             }
-            if opts.dither > 0.0 {
-                for r in self.raw.iter_mut() {
-                    *r += opts.dither * gaussian(&mut rng);
-                }
+        }
+        if opts.remove_dc {
+            let m = (self.raw.iter().map(|&x| f64::from(x)).sum::<f64>() / win as f64) as f32;
+            for r in self.raw.iter_mut() {
+                *r -= m;
             }
-            if opts.remove_dc {
-                let m = (self.raw.iter().map(|&x| f64::from(x)).sum::<f64>() / win as f64) as f32;
-                for r in self.raw.iter_mut() {
-                    *r -= m;
-                }
+        }
+        if opts.preemphasis != 0.0 {
+            let c = opts.preemphasis;
+            for i in (1..win).rev() {
+                self.raw[i] -= c * self.raw[i - 1];
             }
-            if opts.preemphasis != 0.0 {
-                let c = opts.preemphasis;
-                for i in (1..win).rev() {
-                    self.raw[i] -= c * self.raw[i - 1];
-                }
-                self.raw[0] -= c * self.raw[0];
-            }
-            for ((f, &r), &w) in self.frame.iter_mut().zip(&self.raw).zip(&self.window) {
-                *f = r * w;
-            }
-            self.frame[win..].fill(0.0);
-            self.transform(data, t, n_frames);
+            self.raw[0] -= c * self.raw[0];
+        }
+        for ((f, &r), &w) in out.iter_mut().zip(&self.raw).zip(&self.window) {
+            *f = r * w;
+        }
+        out[win..].fill(0.0);
+    }
+
+    /// One complex FFT of `a + i b`; |A_k|^2 and |B_k|^2 into block columns `j`, `j + 1`.
+    fn power_pair(&mut self, a: &[f32], b: &[f32], j: usize) {
+        for ((z, &x), &y) in self.buf.iter_mut().zip(a).zip(b) {
+            *z = Complex32::new(x, y);
+        }
+        self.fft
+            .process_with_scratch(&mut self.buf, &mut self.scratch);
+        let n = self.cfg.n_fft;
+        let n_bins = self.cfg.n_bins();
+        // A_k = (Z_k + conj Z_{n-k}) / 2, B_k = (Z_k - conj Z_{n-k}) / (2i).
+        for k in 0..n_bins {
+            let z = self.buf[k];
+            let w = self.buf[(n - k) % n];
+            let (ar, ai) = (z.re + w.re, z.im - w.im);
+            let (br, bi) = (z.im + w.im, z.re - w.re);
+            let cell = &mut self.block[k * BLOCK + j..k * BLOCK + j + 2];
+            cell[0] = 0.25 * (ar * ar + ai * ai);
+            cell[1] = 0.25 * (br * br + bi * bi);
         }
     }
 
-    /// FFT of `self.frame`, |X|^power, Mel filters, into column `t` of `data`.
-    #[inline]
-    fn transform(&mut self, data: &mut [f32], t: usize, n_frames: usize) {
-        // Buffer lengths come from the plan itself, so realfft cannot fail.
-        let _ =
-            self.fft
-                .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch);
-        for (p, c) in self.power.iter_mut().zip(&self.spectrum) {
-            *p = c.re * c.re + c.im * c.im;
-        }
+    /// Exponent, Mel filters and pointwise log for the `nb` frames in the block starting at
+    /// frame `t0`, written to rows of `data`.
+    fn mel_block(&mut self, data: &mut [f32], t0: usize, nb: usize, n_frames: usize) {
         let power = self.cfg.power;
         if power == 1.0 {
-            for p in self.power.iter_mut() {
+            for p in self.block.iter_mut() {
                 *p = p.sqrt();
             }
         } else if power != 2.0 {
             let e = power / 2.0;
-            for p in self.power.iter_mut() {
+            for p in self.block.iter_mut() {
                 *p = p.powf(e);
             }
         }
-        self.filters.apply(&self.power, &mut data[t..], n_frames);
+        let f = &self.filters;
+        for (m, &start) in f.starts.iter().enumerate() {
+            let w = &f.weights[f.offsets[m]..f.offsets[m + 1]];
+            self.acc = [0.0; BLOCK];
+            let rows = &self.block[start * BLOCK..(start + w.len()) * BLOCK];
+            for (&wk, row) in w.iter().zip(rows.chunks_exact(BLOCK)) {
+                for (a, &p) in self.acc.iter_mut().zip(row) {
+                    *a += wk * p;
+                }
+            }
+            let out = &mut data[m * n_frames + t0..m * n_frames + t0 + nb];
+            out.copy_from_slice(&self.acc[..nb]);
+            log_pointwise(out, &self.cfg.log);
+        }
     }
 }
 

@@ -17,7 +17,7 @@ pub const CONFIG_SCHEMA_VERSION: u32 = 1;
 /// Everything that defines a training run (saved, resolved, in the run's `config.json`).
 ///
 /// The defaults are the CPU-practical recipe: the shared front end (64 Mel bins x 126 frames
-/// for 4 s at 8 kHz), the `small` CNN, Balanced Mixup (alpha 0.1) with SupCon (weight 0.5,
+/// for 4 s at 8 kHz), the `small` CNN (8-16-32-64 channels), Balanced Mixup (alpha 0.1) with SupCon (weight 0.5,
 /// temperature 0.07), AdamW (lr 1e-3, weight decay 1e-3), cosine schedule with one warm-up
 /// epoch, 30 epochs, batch 32, early stopping after 8 epochs without a better validation ICBHI
 /// score.
@@ -145,10 +145,16 @@ impl TrainConfig {
             return Err(Error::config("epochs", "must be at least 1"));
         }
         if self.batch_size < 2 {
-            return Err(Error::config("batch_size", "must be at least 2 (batch normalisation)"));
+            return Err(Error::config(
+                "batch_size",
+                "must be at least 2 (batch normalisation)",
+            ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(Error::config("lr", format!("{} must be a positive number", self.lr)));
+            return Err(Error::config(
+                "lr",
+                format!("{} must be a positive number", self.lr),
+            ));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(Error::config("weight_decay", "must be >= 0"));
@@ -156,7 +162,10 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.min_lr_factor) {
             return Err(Error::config("min_lr_factor", "must be in [0, 1]"));
         }
-        if self.grad_clip_norm.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+        if self
+            .grad_clip_norm
+            .is_some_and(|c| !(c.is_finite() && c > 0.0))
+        {
             return Err(Error::config("grad_clip_norm", "must be positive"));
         }
         if self.mixup != MixupMode::None
@@ -232,7 +241,12 @@ mod tests {
             batch_size: 1,
             ..TrainConfig::default()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("batch_size"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("batch_size")
+        );
         assert!(serde_json::from_str::<TrainConfig>(r#"{"epoch": 3}"#).is_err());
     }
 }

@@ -136,7 +136,10 @@ pub fn compute_features(examples: &[Example], mel: &MelConfig) -> Result<Feature
             e.id, e.sample_rate, mel.sample_rate, mel.sample_rate
         )));
     }
-    let chunk = examples.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let chunk = examples
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1);
     let specs: Vec<Vec<Spectrogram>> = examples
         .par_chunks(chunk)
         .map(|part| -> Result<Vec<Spectrogram>> {
@@ -277,7 +280,11 @@ pub enum AugmentMix {
 
 /// Checks that `corpus` was made with this front end (its manifest's `mel` and `examples`
 /// equal ours).
-pub fn check_front_end(corpus: &GeneratedCorpus, mel: &MelConfig, examples: &ExampleConfig) -> Result<()> {
+pub fn check_front_end(
+    corpus: &GeneratedCorpus,
+    mel: &MelConfig,
+    examples: &ExampleConfig,
+) -> Result<()> {
     let ours_mel = serde_json::to_value(mel).map_err(|source| Error::Json {
         path: corpus.dir.join("manifest.json"),
         source,
@@ -315,7 +322,8 @@ fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, u)| y.get(k).is_some_and(|v| json_equal(u, v)))
+                && x.iter()
+                    .all(|(k, u)| y.get(k).is_some_and(|v| json_equal(u, v)))
         }
         _ => a == b,
     }
@@ -323,13 +331,12 @@ fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 
 /// Loads the generated corpora (checked against the front end and the classes) and returns the
 /// selection `mix` asks for, given the real training set's class counts. Drawing is seeded.
+/// `shape` is the training features' `(n_bins, n_frames)`.
 pub fn load_augmentation(
     corpora: &[GeneratedCorpus],
     classes: &[String],
-    mel: &MelConfig,
-    examples: &ExampleConfig,
-    n_bins: usize,
-    n_frames: usize,
+    (mel, examples): (&MelConfig, &ExampleConfig),
+    (n_bins, n_frames): (usize, usize),
     real_counts: &[usize],
     mix: AugmentMix,
     rng: &mut impl Rng,
@@ -338,10 +345,14 @@ pub fn load_augmentation(
     for corpus in corpora {
         check_front_end(corpus, mel, examples)?;
         for (i, (class, spec)) in corpus.load()?.into_iter().enumerate() {
-            let label = classes.iter().position(|c| *c == class).ok_or_else(|| Error::UnknownClass {
-                class: class.clone(),
-                known: classes.join(", "),
-            })?;
+            let label =
+                classes
+                    .iter()
+                    .position(|c| *c == class)
+                    .ok_or_else(|| Error::UnknownClass {
+                        class: class.clone(),
+                        known: classes.join(", "),
+                    })?;
             let what = format!("{} sample {i}", corpus.dir.display());
             all.push(&spec, label, &what)?;
         }
@@ -352,7 +363,10 @@ pub fn load_augmentation(
         AugmentMix::All => (0..all.len()).collect(),
         AugmentMix::Ratio(r) => {
             if !(r.is_finite() && r >= 0.0) {
-                return Err(Error::config("augment_mix", format!("ratio {r} must be >= 0")));
+                return Err(Error::config(
+                    "augment_mix",
+                    format!("ratio {r} must be >= 0"),
+                ));
             }
             let n = ((r as f64) * real_counts.iter().sum::<usize>() as f64).round() as usize;
             order.into_iter().take(n.min(all.len())).collect()
@@ -407,7 +421,11 @@ mod tests {
     fn normalisation_is_per_bin_over_items_and_frames() {
         // 2 bins x 2 frames, two items. bin 0 values: 1,3,5,7 -> mean 4, std sqrt(5)
         // bin 1 values: 10,10,10,10 -> mean 10, std floored at 1e-3.
-        let s = set(&[(&[1.0, 3.0, 10.0, 10.0], 0), (&[5.0, 7.0, 10.0, 10.0], 1)], 2, 2);
+        let s = set(
+            &[(&[1.0, 3.0, 10.0, 10.0], 0), (&[5.0, 7.0, 10.0, 10.0], 1)],
+            2,
+            2,
+        );
         let n = Normalization::fit(&s).unwrap();
         assert!((n.mean[0] - 4.0).abs() < 1e-6 && (n.mean[1] - 10.0).abs() < 1e-6);
         assert!((n.std[0] - 5f32.sqrt()).abs() < 1e-6);
@@ -445,8 +463,12 @@ mod tests {
         for _ in 0..20 {
             let mut item = vec![1.0f32; b * t];
             aug.apply(&mut item, b, t, &mut rng);
-            let zero_rows = (0..b).filter(|&r| item[r * t..(r + 1) * t].iter().all(|&v| v == 0.0)).count();
-            let zero_cols = (0..t).filter(|&c| (0..b).all(|r| item[r * t + c] == 0.0)).count();
+            let zero_rows = (0..b)
+                .filter(|&r| item[r * t..(r + 1) * t].iter().all(|&v| v == 0.0))
+                .count();
+            let zero_cols = (0..t)
+                .filter(|&c| (0..b).all(|r| item[r * t + c] == 0.0))
+                .count();
             assert!(zero_rows <= 3 && zero_cols <= 4 + usize::from(zero_rows == b) * t);
             // Every zero lies in a fully zero row or column.
             for r in 0..b {

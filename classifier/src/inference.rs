@@ -24,7 +24,13 @@ use crate::{Error, Result};
 const BATCH: usize = 64;
 
 /// Class probabilities of normalised features (`[items, n_bins, n_frames]`), in batches.
-pub fn predict_probabilities(model: &Cnn, data: &[f32], n_bins: usize, n_frames: usize, device: &Device) -> Vec<Vec<f32>> {
+pub fn predict_probabilities(
+    model: &Cnn,
+    data: &[f32],
+    n_bins: usize,
+    n_frames: usize,
+    device: &Device,
+) -> Vec<Vec<f32>> {
     let item_len = n_bins * n_frames;
     let mut out = Vec::new();
     if item_len == 0 {
@@ -32,7 +38,10 @@ pub fn predict_probabilities(model: &Cnn, data: &[f32], n_bins: usize, n_frames:
     }
     for chunk in data.chunks(BATCH * item_len) {
         let b = chunk.len() / item_len;
-        let x = Tensor::<4>::from_data(TensorData::new(chunk.to_vec(), [b, 1, n_bins, n_frames]), device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(chunk.to_vec(), [b, 1, n_bins, n_frames]),
+            device,
+        );
         let probs = softmax(model.forward(x, None, false).logits, 1);
         let k = probs.dims()[1];
         let flat: Vec<f32> = probs.into_data().try_to_vec().unwrap_or_default();
@@ -77,11 +86,17 @@ impl Classifier {
             .iter()
             .map(|f| run.file(f))
             .find(|p| p.exists())
-            .ok_or_else(|| Error::data(format!("{} holds no weights (best.bpk or model.bpk): has training finished an epoch?", dir.display())))?;
-        let model = config
-            .train
-            .model
-            .init(config.classes.len(), &device, &mut seeded_rng(0, 0))?;
+            .ok_or_else(|| {
+                Error::data(format!(
+                    "{} holds no weights (best.bpk or model.bpk): has training finished an epoch?",
+                    dir.display()
+                ))
+            })?;
+        let model =
+            config
+                .train
+                .model
+                .init(config.classes.len(), &device, &mut seeded_rng(0, 0))?;
         let model = load_module(model, weights)?.valid();
         let front_end = MelSpectrogram::new(&config.train.mel)?;
         Ok(Self {
@@ -125,7 +140,13 @@ impl Classifier {
         }
         let mut data = set.data.clone();
         self.norm.apply(&mut data, set.n_frames);
-        Ok(predict_probabilities(&self.model, &data, set.n_bins, set.n_frames, &self.device))
+        Ok(predict_probabilities(
+            &self.model,
+            &data,
+            set.n_bins,
+            set.n_frames,
+            &self.device,
+        ))
     }
 
     /// Class probabilities of raw dB log-Mel spectrograms (for example a generated corpus).
@@ -320,9 +341,15 @@ pub fn evaluate(model_dir: &Path, examples: &[Example]) -> Result<Evaluation> {
 }
 
 /// Evaluates a loaded classifier.
-pub fn evaluate_with(clf: &Classifier, examples: &[Example], bootstrap: BootstrapOptions) -> Result<Evaluation> {
+pub fn evaluate_with(
+    clf: &Classifier,
+    examples: &[Example],
+    bootstrap: BootstrapOptions,
+) -> Result<Evaluation> {
     if examples.is_empty() {
-        return Err(Error::data("nothing to evaluate: the chosen split has no examples"));
+        return Err(Error::data(
+            "nothing to evaluate: the chosen split has no examples",
+        ));
     }
     let n_classes = clf.classes().len();
     if let Some(e) = examples.iter().find(|e| e.label >= n_classes) {
@@ -355,7 +382,10 @@ pub struct SampleQuality {
 /// For every sample of `corpus`, the probability the classifier in `model_dir` gives to the
 /// class the sample was conditioned on (so samples can be kept above a threshold). The corpus
 /// must use the classifier's front end and classes.
-pub fn corpus_class_probability(model_dir: &Path, corpus: &GeneratedCorpus) -> Result<Vec<SampleQuality>> {
+pub fn corpus_class_probability(
+    model_dir: &Path,
+    corpus: &GeneratedCorpus,
+) -> Result<Vec<SampleQuality>> {
     let clf = Classifier::load(model_dir)?;
     let cfg = &clf.config().train;
     crate::data::check_front_end(corpus, &cfg.mel, &cfg.examples)?;
@@ -368,10 +398,13 @@ pub fn corpus_class_probability(model_dir: &Path, corpus: &GeneratedCorpus) -> R
         .zip(&probs)
         .zip(&corpus.manifest.samples)
         .map(|(((class, _), p), sample)| {
-            let c = classes.iter().position(|k| k == class).ok_or_else(|| Error::UnknownClass {
-                class: class.clone(),
-                known: classes.join(", "),
-            })?;
+            let c = classes
+                .iter()
+                .position(|k| k == class)
+                .ok_or_else(|| Error::UnknownClass {
+                    class: class.clone(),
+                    known: classes.join(", "),
+                })?;
             Ok(SampleQuality {
                 file: sample.file.clone(),
                 class: class.clone(),

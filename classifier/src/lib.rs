@@ -39,8 +39,8 @@ pub use config::{ModelConfig, TrainConfig};
 pub use data::{AugmentMix, SpecAugment, default_examples, default_mel};
 pub use error::{Error, Result};
 pub use inference::{
-    Classifier, Evaluation, Recording, SampleQuality, Segment, Summary, corpus_class_probability, evaluate,
-    evaluate_with,
+    Classifier, Evaluation, Recording, SampleQuality, Segment, Summary, corpus_class_probability,
+    evaluate, evaluate_with,
 };
 pub use loss::ClassLoss;
 pub use metrics::{ConfusionMatrix, IcbhiScore, Metrics};

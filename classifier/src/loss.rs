@@ -68,17 +68,30 @@ pub fn inverse_frequency_weights(counts: &[usize]) -> Vec<f32> {
     let present = inv.iter().filter(|&&w| w > 0.0).count().max(1) as f64;
     let sum: f64 = inv.iter().sum();
     inv.iter()
-        .map(|w| if sum > 0.0 { (w * present / sum) as f32 } else { 0.0 })
+        .map(|w| {
+            if sum > 0.0 {
+                (w * present / sum) as f32
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
 impl ClassLoss {
     /// This loss of `logits` against soft `targets`; `class_weights` is used by
     /// [`ClassLoss::WeightedCrossEntropy`] only.
-    pub fn forward(&self, logits: Tensor<2>, targets: Tensor<2>, class_weights: &[f32]) -> Tensor<1> {
+    pub fn forward(
+        &self,
+        logits: Tensor<2>,
+        targets: Tensor<2>,
+        class_weights: &[f32],
+    ) -> Tensor<1> {
         match self {
             ClassLoss::CrossEntropy => soft_cross_entropy(logits, targets),
-            ClassLoss::WeightedCrossEntropy => weighted_cross_entropy(logits, targets, class_weights),
+            ClassLoss::WeightedCrossEntropy => {
+                weighted_cross_entropy(logits, targets, class_weights)
+            }
             ClassLoss::Focal { gamma } => focal_loss(logits, targets, *gamma),
         }
     }

@@ -97,7 +97,10 @@ impl ConfusionMatrix {
 
     /// Fraction of items on the diagonal.
     pub fn accuracy(&self) -> f64 {
-        ratio((0..self.n_classes()).map(|c| self.hits(c)).sum(), self.total())
+        ratio(
+            (0..self.n_classes()).map(|c| self.hits(c)).sum(),
+            self.total(),
+        )
     }
 
     /// Precision, recall and F1 of every class (0 where undefined, as scikit-learn's
@@ -125,7 +128,11 @@ impl ConfusionMatrix {
 }
 
 fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 { 0.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 /// ICBHI challenge metrics, fractions in `[0, 1]` (Patch-Mix CL prints them x100).
@@ -266,9 +273,8 @@ impl Metrics {
         } else {
             None
         };
-        let score_ci95 = (bootstrap.resamples > 0 && !truth.is_empty()).then(|| {
-            bootstrap_score_ci(n_classes, normal, truth, &prediction, bootstrap)
-        });
+        let score_ci95 = (bootstrap.resamples > 0 && !truth.is_empty())
+            .then(|| bootstrap_score_ci(n_classes, normal, truth, &prediction, bootstrap));
         Ok(Self {
             n: truth.len() as u64,
             classes: classes.to_vec(),
@@ -405,11 +411,17 @@ mod tests {
             &classes,
             &truth,
             &one_hot(&pred, 3),
-            BootstrapOptions { resamples: 0, seed: 0 },
+            BootstrapOptions {
+                resamples: 0,
+                seed: 0,
+            },
         )
         .unwrap();
         assert_eq!(m.n, 6);
-        assert_eq!(m.confusion, vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]);
+        assert_eq!(
+            m.confusion,
+            vec![vec![2, 1, 0], vec![0, 1, 1], vec![0, 0, 1]]
+        );
         assert!((m.specificity - 2.0 / 3.0).abs() < 1e-12);
         assert!((m.sensitivity - 2.0 / 3.0).abs() < 1e-12);
         assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
@@ -434,7 +446,9 @@ mod tests {
         assert!(ConfusionMatrix::from_labels(2, &[0, 2], &[0, 0]).is_err());
         assert!(ConfusionMatrix::from_labels(2, &[0], &[0, 1]).is_err());
         let classes = names(&["a", "b"]);
-        assert!(Metrics::compute(&classes, &[0], &[vec![1.0]], BootstrapOptions::default()).is_err());
+        assert!(
+            Metrics::compute(&classes, &[0], &[vec![1.0]], BootstrapOptions::default()).is_err()
+        );
     }
 
     #[test]
@@ -465,7 +479,10 @@ mod tests {
         // Sp (healthy) = 2/2, Se = 1/2
         assert!((m.score - 0.75).abs() < 1e-12);
         let [lo, hi] = m.score_ci95.unwrap();
-        assert!(lo <= m.score && m.score <= hi && lo >= 0.0 && hi <= 1.0, "{lo} {hi}");
+        assert!(
+            lo <= m.score && m.score <= hi && lo >= 0.0 && hi <= 1.0,
+            "{lo} {hi}"
+        );
     }
 
     #[test]
@@ -474,7 +491,10 @@ mod tests {
         let truth: Vec<usize> = (0..40).map(|i| i % 2).collect();
         let pred: Vec<usize> = (0..40).map(|i| (i / 3) % 2).collect();
         let p = one_hot(&pred, 2);
-        let opts = BootstrapOptions { resamples: 200, seed: 3 };
+        let opts = BootstrapOptions {
+            resamples: 200,
+            seed: 3,
+        };
         let a = Metrics::compute(&classes, &truth, &p, opts).unwrap();
         let b = Metrics::compute(&classes, &truth, &p, opts).unwrap();
         assert_eq!(a.score_ci95, b.score_ci95);

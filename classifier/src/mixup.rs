@@ -65,7 +65,9 @@ impl MixupMode {
     /// Draws this step's mixing coefficient (0 for the modes that do not mix).
     pub fn sample_lambda(self, alpha: f32, rng: &mut impl Rng) -> Result<f32> {
         let beta = |a: f32, b: f32| {
-            Beta::new(a, b).map_err(|e| Error::config("mixup_alpha", format!("{a}: {e}; use a positive value")))
+            Beta::new(a, b).map_err(|e| {
+                Error::config("mixup_alpha", format!("{a}: {e}; use a positive value"))
+            })
         };
         Ok(match self {
             Self::None | Self::BalancedSampling => 0.0,
@@ -174,8 +176,14 @@ mod tests {
 
     #[test]
     fn parses_cli_names() {
-        assert_eq!("balanced".parse::<MixupMode>().unwrap(), MixupMode::Balanced);
-        assert_eq!("balanced-sampling".parse::<MixupMode>().unwrap(), MixupMode::BalancedSampling);
+        assert_eq!(
+            "balanced".parse::<MixupMode>().unwrap(),
+            MixupMode::Balanced
+        );
+        assert_eq!(
+            "balanced-sampling".parse::<MixupMode>().unwrap(),
+            MixupMode::BalancedSampling
+        );
         assert!("cutmix".parse::<MixupMode>().is_err());
     }
 }

@@ -9,8 +9,11 @@
 //! ```
 //!
 //! Sizes ([`CnnConfig`] presets):
-//! - `small` (default): 4 blocks of 16-32-64-128 channels, one 3x3 conv each: about 110k
-//!   parameters; practical to train on 2 CPU cores (the demo trains it on 64 x 126 inputs).
+//! - `small` (default): 4 blocks of 8-16-32-64 channels, one 3x3 conv each: about 28k
+//!   parameters, about 7M multiply-adds per 64 x 126 input; sized for training on 2 CPU cores
+//!   in minutes (the demo trains it three times).
+//! - `medium`: 4 blocks of 16-32-64-128, one 3x3 conv each: about 111k parameters, 28M
+//!   multiply-adds per input (2.4x slower to train on the CPU than `small`).
 //! - `cnn6`: 4 blocks of 64-128-256-512, one 5x5 conv each (PANNs CNN6 without its 512-unit
 //!   FC): about 4.3M parameters; for a GPU.
 //! - `cnn10`: 4 blocks of 64-128-256-512, two 3x3 convs each (PANNs CNN10's backbone):
@@ -36,7 +39,7 @@ use crate::Error;
 #[derive(Config, Debug, PartialEq)]
 pub struct CnnConfig {
     /// Output channels of each block (the number of blocks is its length).
-    #[config(default = "vec![16, 32, 64, 128]")]
+    #[config(default = "vec![8, 16, 32, 64]")]
     pub channels: Vec<usize>,
     /// Convolutions per block (1 as in CNN6, 2 as in CNN10).
     #[config(default = 1)]
@@ -51,7 +54,7 @@ pub struct CnnConfig {
     #[config(default = 0.2)]
     pub dropout: f64,
     /// Hidden and output size of the projection head used by the contrastive loss.
-    #[config(default = 64)]
+    #[config(default = 32)]
     pub projection_dim: usize,
 }
 
@@ -62,9 +65,16 @@ impl Default for CnnConfig {
 }
 
 impl CnnConfig {
-    /// The default CPU-sized model (16-32-64-128, one 3x3 conv per block).
+    /// The default CPU-sized model (8-16-32-64, one 3x3 conv per block).
     pub fn small() -> Self {
         Self::new()
+    }
+
+    /// A wider CPU model (16-32-64-128, one 3x3 conv per block).
+    pub fn medium() -> Self {
+        Self::new()
+            .with_channels(vec![16, 32, 64, 128])
+            .with_projection_dim(64)
     }
 
     /// PANNs CNN6-like: 64-128-256-512, one 5x5 conv per block.
@@ -85,15 +95,16 @@ impl CnnConfig {
             .with_projection_dim(128)
     }
 
-    /// A preset by name: `small`, `cnn6` or `cnn10`.
+    /// A preset by name: `small`, `medium`, `cnn6` or `cnn10`.
     pub fn preset(name: &str) -> crate::Result<Self> {
         match name.to_ascii_lowercase().as_str() {
             "small" | "default" => Ok(Self::small()),
+            "medium" => Ok(Self::medium()),
             "cnn6" => Ok(Self::cnn6()),
             "cnn10" => Ok(Self::cnn10()),
             other => Err(Error::config(
                 "model",
-                format!("`{other}` is not a preset; use small, cnn6 or cnn10"),
+                format!("`{other}` is not a preset; use small, medium, cnn6 or cnn10"),
             )),
         }
     }
@@ -101,13 +112,19 @@ impl CnnConfig {
     /// Checks the sizes.
     pub fn validate(&self) -> crate::Result<()> {
         if self.channels.is_empty() || self.channels.contains(&0) {
-            return Err(Error::config("model.channels", "must list at least one non-zero width"));
+            return Err(Error::config(
+                "model.channels",
+                "must list at least one non-zero width",
+            ));
         }
         if self.convs_per_block == 0 {
             return Err(Error::config("model.convs_per_block", "must be at least 1"));
         }
-        if self.kernel_size == 0 || self.kernel_size % 2 == 0 {
-            return Err(Error::config("model.kernel_size", "must be odd (3, 5, ...)"));
+        if self.kernel_size == 0 || self.kernel_size.is_multiple_of(2) {
+            return Err(Error::config(
+                "model.kernel_size",
+                "must be odd (3, 5, ...)",
+            ));
         }
         if self.pool.contains(&0) {
             return Err(Error::config("model.pool", "factors must be at least 1"));
@@ -127,10 +144,18 @@ impl CnnConfig {
     }
 
     /// Builds the network for `n_classes` classes on `device`, weights drawn from `rng`.
-    pub fn init(&self, n_classes: usize, device: &Device, rng: &mut impl Rng) -> crate::Result<Cnn> {
+    pub fn init(
+        &self,
+        n_classes: usize,
+        device: &Device,
+        rng: &mut impl Rng,
+    ) -> crate::Result<Cnn> {
         self.validate()?;
         if n_classes < 2 {
-            return Err(Error::config("classes", format!("need at least 2 classes, got {n_classes}")));
+            return Err(Error::config(
+                "classes",
+                format!("need at least 2 classes, got {n_classes}"),
+            ));
         }
         let mut blocks = Vec::with_capacity(self.channels.len());
         let mut c_in = 1;
@@ -173,7 +198,10 @@ fn conv(c_in: usize, c_out: usize, k: usize, device: &Device, rng: &mut impl Rng
     let w = uniform(c_out * fan_in, bound, rng);
     let p = k / 2;
     Conv2d {
-        weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [c_out, c_in, k, k]), device)),
+        weight: Param::from_tensor(Tensor::from_data(
+            TensorData::new(w, [c_out, c_in, k, k]),
+            device,
+        )),
         bias: None,
         stride: [1, 1],
         kernel_size: [k, k],
@@ -338,18 +366,33 @@ mod tests {
     #[test]
     fn shapes_parameter_counts_and_normalised_projection() {
         let device = Device::flex();
-        let cfg = CnnConfig::small();
+        let cfg = CnnConfig::medium();
         let model = cfg.init(4, &device, &mut seeded_rng(0, 0)).unwrap();
         // convs: 9*(1*16 + 16*32 + 32*64 + 64*128) = 96,912 ; BatchNorm gamma, beta and the
         // two running statistics 4*240 = 960 ; head 128*4+4 ; projection 128*64+64 + 64*64+64
         let want = 96_912 + 960 + 516 + 8_256 + 4_160;
         assert_eq!(model.num_params(), want);
-        let x = Tensor::<4>::random([3, 1, 64, 126], burn::tensor::Distribution::Default, &device);
+        // small: convs 9*(8 + 8*16 + 16*32 + 32*64) = 24,264 ; BatchNorm 4*120 ; head 64*4+4 ;
+        // projection 64*32+32 + 32*32+32
+        let small = CnnConfig::small()
+            .init(4, &device, &mut seeded_rng(0, 0))
+            .unwrap();
+        assert_eq!(small.num_params(), 24_264 + 480 + 260 + 2_080 + 1_056);
+        let x = Tensor::<4>::random(
+            [3, 1, 64, 126],
+            burn::tensor::Distribution::Default,
+            &device,
+        );
         let out = model.forward(x, None, true);
         assert_eq!(out.logits.dims(), [3, 4]);
         let p = out.projection.unwrap();
         assert_eq!(p.dims(), [3, 64]);
-        let norms = p.square().sum_dim(1).into_data().try_to_vec::<f32>().unwrap();
+        let norms = p
+            .square()
+            .sum_dim(1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-4), "{norms:?}");
     }
 
@@ -366,15 +409,25 @@ mod tests {
         assert!(CnnConfig::preset("cnn10").unwrap().validate().is_ok());
         assert!(CnnConfig::preset("resnet").is_err());
         assert!(CnnConfig::new().with_kernel_size(4).validate().is_err());
-        assert!(CnnConfig::new().init(1, &device, &mut seeded_rng(0, 0)).is_err());
+        assert!(
+            CnnConfig::new()
+                .init(1, &device, &mut seeded_rng(0, 0))
+                .is_err()
+        );
     }
 
     #[test]
     fn same_seed_same_weights() {
         let device = Device::flex();
         let x = Tensor::<4>::ones([2, 1, 16, 16], &device);
-        let a = CnnConfig::new().with_channels(vec![4, 8]).init(3, &device, &mut seeded_rng(9, 0)).unwrap();
-        let b = CnnConfig::new().with_channels(vec![4, 8]).init(3, &device, &mut seeded_rng(9, 0)).unwrap();
+        let a = CnnConfig::new()
+            .with_channels(vec![4, 8])
+            .init(3, &device, &mut seeded_rng(9, 0))
+            .unwrap();
+        let b = CnnConfig::new()
+            .with_channels(vec![4, 8])
+            .init(3, &device, &mut seeded_rng(9, 0))
+            .unwrap();
         let ya = a.valid().forward(x.clone(), None, false).logits.into_data();
         let yb = b.valid().forward(x, None, false).logits.into_data();
         assert_eq!(ya, yb);

@@ -33,12 +33,17 @@ impl BalancedSampler {
         for (i, &l) in labels.iter().enumerate() {
             by_class
                 .get_mut(l)
-                .ok_or(Error::Label { label: l, n_classes })?
+                .ok_or(Error::Label {
+                    label: l,
+                    n_classes,
+                })?
                 .push(i);
         }
         by_class.retain(|c| !c.is_empty());
         if by_class.is_empty() {
-            return Err(Error::data("class-balanced sampling needs at least one training example"));
+            return Err(Error::data(
+                "class-balanced sampling needs at least one training example",
+            ));
         }
         Ok(Self { by_class })
     }
@@ -62,7 +67,10 @@ pub fn oversample(labels: &[usize], n_classes: usize, rng: &mut impl Rng) -> Res
     for (i, &l) in labels.iter().enumerate() {
         by_class
             .get_mut(l)
-            .ok_or(Error::Label { label: l, n_classes })?
+            .ok_or(Error::Label {
+                label: l,
+                n_classes,
+            })?
             .push(i);
     }
     let target = by_class.iter().map(Vec::len).max().unwrap_or(0);
@@ -112,7 +120,10 @@ mod tests {
         }
         assert_eq!(counts[2], 0);
         for c in [0, 1, 3] {
-            assert!((counts[c] as f64 / 30000.0 - 1.0 / 3.0).abs() < 0.015, "{counts:?}");
+            assert!(
+                (counts[c] as f64 / 30000.0 - 1.0 / 3.0).abs() < 0.015,
+                "{counts:?}"
+            );
         }
         assert!(BalancedSampler::new(&[], 2).is_err());
         assert!(BalancedSampler::new(&[5], 2).is_err());

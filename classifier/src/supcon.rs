@@ -78,8 +78,13 @@ mod tests {
         let dot = |i: usize, j: usize| f[i].iter().zip(&f[j]).map(|(a, b)| a * b).sum::<f64>();
         let mut total = 0.0;
         for i in 0..b {
-            let denom: f64 = (0..b).filter(|&k| k != i).map(|k| (dot(i, k) / t).exp()).sum();
-            let positives: Vec<usize> = (0..b).filter(|&j| j != i && labels[j] == labels[i]).collect();
+            let denom: f64 = (0..b)
+                .filter(|&k| k != i)
+                .map(|k| (dot(i, k) / t).exp())
+                .sum();
+            let positives: Vec<usize> = (0..b)
+                .filter(|&j| j != i && labels[j] == labels[i])
+                .collect();
             if positives.is_empty() {
                 continue;
             }
@@ -110,7 +115,10 @@ mod tests {
             let got: f32 = supcon_loss(x, &labels, t).into_scalar();
             let want = by_hand(&f, &labels, t as f64);
             assert!(got.is_finite());
-            assert!((got as f64 - want).abs() < 1e-4 * want.abs().max(1.0), "T={t}: {got} vs {want}");
+            assert!(
+                (got as f64 - want).abs() < 1e-4 * want.abs().max(1.0),
+                "T={t}: {got} vs {want}"
+            );
         }
     }
 
@@ -126,7 +134,12 @@ mod tests {
         let grads = loss.backward();
         let value: f32 = loss.into_scalar();
         assert_eq!(value, 0.0);
-        let g = x.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let g = x
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
     }
 }

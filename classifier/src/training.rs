@@ -73,7 +73,13 @@ const STREAM_SPEC_AUGMENT: u64 = 4;
 const STREAM_DROPOUT: u64 = 5;
 const STREAM_AUGMENT_SELECT: u64 = 6;
 const STREAM_OVERSAMPLE: u64 = 7;
-const SAVED_STREAMS: [u64; 5] = [STREAM_ORDER, STREAM_BALANCED, STREAM_LAMBDA, STREAM_SPEC_AUGMENT, STREAM_DROPOUT];
+const SAVED_STREAMS: [u64; 5] = [
+    STREAM_ORDER,
+    STREAM_BALANCED,
+    STREAM_LAMBDA,
+    STREAM_SPEC_AUGMENT,
+    STREAM_DROPOUT,
+];
 
 /// One line of `metrics.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,7 +191,13 @@ struct Prepared {
     class_weights: Vec<f32>,
 }
 
-fn prepare(cfg: &TrainConfig, data: &ExampleSet, augment: &[GeneratedCorpus], run: &RunDir, resume: bool) -> Result<Prepared> {
+fn prepare(
+    cfg: &TrainConfig,
+    data: &ExampleSet,
+    augment: &[GeneratedCorpus],
+    run: &RunDir,
+    resume: bool,
+) -> Result<Prepared> {
     let n_classes = data.classes.len();
     if data.train.is_empty() {
         return Err(Error::data(
@@ -220,10 +232,8 @@ fn prepare(cfg: &TrainConfig, data: &ExampleSet, augment: &[GeneratedCorpus], ru
         let generated = load_augmentation(
             augment,
             &data.classes,
-            &cfg.mel,
-            &cfg.examples,
-            n_bins,
-            n_frames,
+            (&cfg.mel, &cfg.examples),
+            (n_bins, n_frames),
             &real_counts,
             cfg.augment_mix,
             &mut rng,
@@ -235,7 +245,11 @@ fn prepare(cfg: &TrainConfig, data: &ExampleSet, augment: &[GeneratedCorpus], ru
         norm.apply(&mut set.data, n_frames);
     }
     let epoch_items = if cfg.oversample {
-        oversample(&train.labels, n_classes, &mut seeded_rng(cfg.seed, STREAM_OVERSAMPLE))?
+        oversample(
+            &train.labels,
+            n_classes,
+            &mut seeded_rng(cfg.seed, STREAM_OVERSAMPLE),
+        )?
     } else {
         (0..train.len()).collect()
     };
@@ -263,7 +277,11 @@ fn prepare(cfg: &TrainConfig, data: &ExampleSet, augment: &[GeneratedCorpus], ru
         sources.sort();
         sources.dedup();
         let mut roots: Vec<PathBuf> = augment.iter().map(|c| c.dir.clone()).collect();
-        sources.extend(roots.iter().map(|d| d.join(auscult_datasets::MANIFEST_FILE)));
+        sources.extend(
+            roots
+                .iter()
+                .map(|d| d.join(auscult_datasets::MANIFEST_FILE)),
+        );
         roots.sort();
         let provenance = Provenance::new(roots, &sources, cfg.seed)?;
         run.save_json(files::PROVENANCE, &provenance)?;
@@ -303,8 +321,18 @@ impl Streams {
     }
 
     fn positions(&self) -> Vec<(u64, String)> {
-        let all = [&self.order, &self.balanced, &self.lambda, &self.spec_augment, &self.dropout];
-        SAVED_STREAMS.iter().zip(all).map(|(&s, r)| (s, rng_position(r))).collect()
+        let all = [
+            &self.order,
+            &self.balanced,
+            &self.lambda,
+            &self.spec_augment,
+            &self.dropout,
+        ];
+        SAVED_STREAMS
+            .iter()
+            .zip(all)
+            .map(|(&s, r)| (s, rng_position(r)))
+            .collect()
     }
 }
 
@@ -321,9 +349,11 @@ fn run_training(
     let base = device(cfg.device)?;
     let train_device = base.clone().autodiff();
 
-    let mut model = cfg
-        .model
-        .init(n_classes, &train_device, &mut seeded_rng(cfg.seed, STREAM_INIT))?;
+    let mut model = cfg.model.init(
+        n_classes,
+        &train_device,
+        &mut seeded_rng(cfg.seed, STREAM_INIT),
+    )?;
     let mut adamw = AdamWConfig::new().with_weight_decay(cfg.weight_decay);
     if let Some(c) = cfg.grad_clip_norm {
         adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(c)));
@@ -343,7 +373,8 @@ fn run_training(
     };
 
     let balanced = BalancedSampler::new(&p.train.labels, n_classes)?;
-    let steps_per_epoch = instance_batches(p.epoch_items.len(), cfg.batch_size, &mut seeded_rng(0, 0)).len();
+    let steps_per_epoch =
+        instance_batches(p.epoch_items.len(), cfg.batch_size, &mut seeded_rng(0, 0)).len();
     let total_steps = steps_per_epoch * cfg.epochs;
     let warmup = steps_per_epoch * cfg.warmup_epochs;
     let item_len = p.train.item_len();
@@ -355,14 +386,19 @@ fn run_training(
         let epoch = state.epoch + 1;
         let started = Instant::now();
         let batches = instance_batches(p.epoch_items.len(), cfg.batch_size, &mut streams.order);
-        progress.start(&format!("epoch {epoch}/{}", cfg.epochs), batches.len() as u64);
+        progress.start(
+            &format!("epoch {epoch}/{}", cfg.epochs),
+            batches.len() as u64,
+        );
         let (mut sum_loss, mut sum_class, mut sum_supcon) = (0.0, 0.0, 0.0);
         let mut lr = cfg.lr;
         for batch in &batches {
             let items: Vec<usize> = batch.iter().map(|&i| p.epoch_items[i]).collect();
             let b = items.len();
             let partner: Option<Vec<usize>> = match cfg.mixup {
-                MixupMode::Balanced | MixupMode::BalancedSampling => Some(balanced.batch(b, &mut streams.balanced)),
+                MixupMode::Balanced | MixupMode::BalancedSampling => {
+                    Some(balanced.batch(b, &mut streams.balanced))
+                }
                 MixupMode::Plain => {
                     let mut perm = items.clone();
                     rand::seq::SliceRandom::shuffle(perm.as_mut_slice(), &mut streams.balanced);
@@ -370,7 +406,9 @@ fn run_training(
                 }
                 MixupMode::None => None,
             };
-            let lambda = cfg.mixup.sample_lambda(cfg.mixup_alpha, &mut streams.lambda)?;
+            let lambda = cfg
+                .mixup
+                .sample_lambda(cfg.mixup_alpha, &mut streams.lambda)?;
             let (first, second) = match (cfg.mixup, partner) {
                 (MixupMode::BalancedSampling, Some(bal)) => (bal, None),
                 (_, partner) => (items, partner),
@@ -394,8 +432,14 @@ fn run_training(
                 }
                 _ => mix(&xa, &la, &xa, &la, n_classes, 0.0),
             };
-            let x = Tensor::<4>::from_data(TensorData::new(mixed.x, [b, 1, n_bins, n_frames]), &train_device);
-            let targets = Tensor::<2>::from_data(TensorData::new(mixed.targets, [b, n_classes]), &train_device);
+            let x = Tensor::<4>::from_data(
+                TensorData::new(mixed.x, [b, 1, n_bins, n_frames]),
+                &train_device,
+            );
+            let targets = Tensor::<2>::from_data(
+                TensorData::new(mixed.targets, [b, n_classes]),
+                &train_device,
+            );
             let mask = (cfg.model.dropout > 0.0).then(|| {
                 let d = cfg.model.embedding_dim();
                 let m = dropout_mask(b, d, cfg.model.dropout, &mut streams.dropout);
@@ -480,7 +524,10 @@ fn run_training(
         // Checkpoint: weights and optimiser first, the state file last.
         state.epoch = epoch;
         state.rng_positions = streams.positions();
-        if cfg.patience.is_some_and(|pat| state.epochs_without_improvement >= pat) {
+        if cfg
+            .patience
+            .is_some_and(|pat| state.epochs_without_improvement >= pat)
+        {
             state.stopped_early = true;
         }
         save_module(&model, run.file(files::MODEL))?;
@@ -546,22 +593,35 @@ fn finish(
     } else {
         run.file(files::MODEL)
     };
-    let model = cfg.model.init(n_classes, base, &mut seeded_rng(cfg.seed, STREAM_INIT))?;
+    let model = cfg
+        .model
+        .init(n_classes, base, &mut seeded_rng(cfg.seed, STREAM_INIT))?;
     let model = load_module(model, weights)?.valid();
-    let val = evaluate_features(&model, &p.val, &p.classes, base, cfg.bootstrap, cfg.seed)?.map(|v| v.0);
-    let test = evaluate_features(&model, &p.test, &p.classes, base, cfg.bootstrap, cfg.seed)?.map(|v| v.0);
+    let val =
+        evaluate_features(&model, &p.val, &p.classes, base, cfg.bootstrap, cfg.seed)?.map(|v| v.0);
+    let test =
+        evaluate_features(&model, &p.test, &p.classes, base, cfg.bootstrap, cfg.seed)?.map(|v| v.0);
 
     let history: Vec<EpochRecord> = read_metrics(run.file(files::METRICS))?
         .into_iter()
         .filter_map(|v| serde_json::from_value(v).ok())
         .collect();
     draw_curves(&run.file(files::CURVES), &history)?;
-    if let Some((m, split)) = test.as_ref().map(|m| (m, "test")).or(val.as_ref().map(|m| (m, "validation"))) {
+    if let Some((m, split)) = test
+        .as_ref()
+        .map(|m| (m, "test"))
+        .or(val.as_ref().map(|m| (m, "validation")))
+    {
         let path = run.file(files::CONFUSION);
-        let title = format!("Confusion matrix ({split}, n = {}, ICBHI score {:.3})", m.n, m.score);
-        auscult_plot::confusion_png(&path, &title, &m.confusion, &p.classes).map_err(|e| Error::Plot {
-            path: path.clone(),
-            reason: e.to_string(),
+        let title = format!(
+            "Confusion matrix ({split}, n = {}, ICBHI score {:.3})",
+            m.n, m.score
+        );
+        auscult_plot::confusion_png(&path, &title, &m.confusion, &p.classes).map_err(|e| {
+            Error::Plot {
+                path: path.clone(),
+                reason: e.to_string(),
+            }
         })?;
     }
     let report = TrainReport {
@@ -578,7 +638,8 @@ fn finish(
         stopped_early: state.stopped_early,
         first_train_loss: history.first().map(|r| r.train_loss),
         last_train_loss: history.last().map(|r| r.train_loss),
-        steps_per_second: (train_time > 0.0 && steps_here > 0).then(|| steps_here as f64 / train_time),
+        steps_per_second: (train_time > 0.0 && steps_here > 0)
+            .then(|| steps_here as f64 / train_time),
         val,
         test,
     };
@@ -611,7 +672,9 @@ fn draw_curves(path: &Path, history: &[EpochRecord]) -> Result<()> {
         series: loss,
     }];
     if history.iter().any(|r| r.val_score.is_some()) {
-        panels[0].series.push(series("validation (CE)", &|r| r.val_loss));
+        panels[0]
+            .series
+            .push(series("validation (CE)", &|r| r.val_loss));
         panels.push(auscult_plot::Panel {
             title: "validation".into(),
             x_label: "epoch".into(),
@@ -629,4 +692,3 @@ fn draw_curves(path: &Path, history: &[EpochRecord]) -> Result<()> {
         reason: e.to_string(),
     })
 }
-

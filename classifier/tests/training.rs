@@ -2,6 +2,8 @@
 //! fall, the run directory is complete, a killed run resumes to the same result, generated
 //! corpora are mixed in (and refused when made differently), and recordings are classified.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,11 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use auscult_audio::{MelConfig, MelSpectrogram};
 use auscult_classifier::training::files;
 use auscult_classifier::{
-    AugmentMix, Classifier, CnnConfig, MixupMode, TrainConfig, corpus_class_probability, evaluate, resume, train,
+    AugmentMix, Classifier, CnnConfig, MixupMode, TrainConfig, corpus_class_probability, evaluate,
+    resume, train,
 };
 use auscult_datasets::{
-    CorpusManifest, CorpusWriter, CyclePadding, ExampleConfig, ExampleSet, GeneratedCorpus, GeneratorInfo, LoadOptions,
-    SplitSpec, SynthConfig, load_examples, synth_icbhi,
+    CorpusManifest, CorpusWriter, CyclePadding, ExampleConfig, ExampleSet, GeneratedCorpus,
+    GeneratorInfo, LoadOptions, SplitSpec, SynthConfig, load_examples, synth_icbhi,
 };
 use auscult_experiment::{NoProgress, Progress, read_metrics};
 
@@ -67,7 +70,11 @@ fn dataset(root: &Path) -> ExampleSet {
         ..LoadOptions::default()
     };
     let set = load_examples(&data, &opts).unwrap();
-    assert!(set.train.len() >= 8, "synthetic training split too small: {}", set.train.len());
+    assert!(
+        set.train.len() >= 8,
+        "synthetic training split too small: {}",
+        set.train.len()
+    );
     set
 }
 
@@ -79,7 +86,10 @@ fn tiny_model_loss_falls_and_the_run_directory_is_complete() {
     let report = train(&tiny(6), &data, &[], &out, &NoProgress).unwrap();
     let first = report.first_train_loss.unwrap();
     let last = report.last_train_loss.unwrap();
-    assert!(last < first * 0.9, "training loss did not fall: {first} -> {last}");
+    assert!(
+        last < first * 0.9,
+        "training loss did not fall: {first} -> {last}"
+    );
     assert_eq!(report.epochs, 6);
     for f in [
         files::CONFIG,
@@ -199,12 +209,26 @@ fn a_killed_run_resumes_to_the_same_result() {
     assert_eq!(strip(&full), strip(&killed));
     // Same weights: the same probabilities on every training example (the files differ only in
     // parameter ids).
-    let a = Classifier::load(&full).unwrap().predict_examples(&data.train).unwrap();
-    let b = Classifier::load(&killed).unwrap().predict_examples(&data.train).unwrap();
-    assert!(a == b, "resumed weights differ from the uninterrupted run's");
+    let a = Classifier::load(&full)
+        .unwrap()
+        .predict_examples(&data.train)
+        .unwrap();
+    let b = Classifier::load(&killed)
+        .unwrap()
+        .predict_examples(&data.train)
+        .unwrap();
+    assert!(
+        a == b,
+        "resumed weights differ from the uninterrupted run's"
+    );
 }
 
-fn write_corpus(dir: &Path, mel: &MelConfig, examples: &ExampleConfig, data: &ExampleSet) -> GeneratedCorpus {
+fn write_corpus(
+    dir: &Path,
+    mel: &MelConfig,
+    examples: &ExampleConfig,
+    data: &ExampleSet,
+) -> GeneratedCorpus {
     let header = CorpusManifest::new(
         data.classes.clone(),
         GeneratorInfo {
@@ -222,8 +246,15 @@ fn write_corpus(dir: &Path, mel: &MelConfig, examples: &ExampleConfig, data: &Ex
     let mut w = CorpusWriter::create(dir, header).unwrap();
     let mut front = MelSpectrogram::new(mel).unwrap();
     // "Generated" samples: spectrograms of real training cycles of the minority classes.
-    for (i, e) in data.train.iter().enumerate().filter(|(_, e)| e.label != 0).take(6) {
-        w.add(&data.classes[e.label], &front.compute(&e.samples), i as u64).unwrap();
+    for (i, e) in data
+        .train
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.label != 0)
+        .take(6)
+    {
+        w.add(&data.classes[e.label], &front.compute(&e.samples), i as u64)
+            .unwrap();
     }
     w.finish().unwrap();
     GeneratedCorpus::open(dir).unwrap()
@@ -233,7 +264,12 @@ fn write_corpus(dir: &Path, mel: &MelConfig, examples: &ExampleConfig, data: &Ex
 fn generated_corpora_are_mixed_into_training_and_checked() {
     let dir = tempfile::tempdir().unwrap();
     let data = dataset(dir.path());
-    let corpus = write_corpus(&dir.path().join("corpus"), &mel_cfg(), &examples_cfg(), &data);
+    let corpus = write_corpus(
+        &dir.path().join("corpus"),
+        &mel_cfg(),
+        &examples_cfg(),
+        &data,
+    );
     let n = corpus.manifest.samples.len();
     assert!(n > 0);
     let cfg = TrainConfig {
@@ -241,15 +277,32 @@ fn generated_corpora_are_mixed_into_training_and_checked() {
         ..tiny(1)
     };
     let out = dir.path().join("aug");
-    let report = train(&cfg, &data, std::slice::from_ref(&corpus), &out, &NoProgress).unwrap();
+    let report = train(
+        &cfg,
+        &data,
+        std::slice::from_ref(&corpus),
+        &out,
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(report.n_generated, n);
     assert_eq!(report.n_train, data.train.len());
     let ratio = TrainConfig {
         augment_mix: AugmentMix::Ratio(0.1),
         ..tiny(1)
     };
-    let r = train(&ratio, &data, std::slice::from_ref(&corpus), &dir.path().join("ratio"), &NoProgress).unwrap();
-    assert_eq!(r.n_generated, ((0.1 * data.train.len() as f64).round() as usize).min(n));
+    let r = train(
+        &ratio,
+        &data,
+        std::slice::from_ref(&corpus),
+        &dir.path().join("ratio"),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(
+        r.n_generated,
+        ((0.1 * data.train.len() as f64).round() as usize).min(n)
+    );
 
     // The quality gate: one probability per sample, of the conditioned class.
     let q = corpus_class_probability(&out, &corpus).unwrap();
@@ -260,9 +313,15 @@ fn generated_corpora_are_mixed_into_training_and_checked() {
     let mut other = mel_cfg();
     other.f_min = 0.0;
     let bad = write_corpus(&dir.path().join("bad"), &other, &examples_cfg(), &data);
-    let err = train(&cfg, &data, &[bad], &dir.path().join("bad_run"), &NoProgress)
-        .unwrap_err()
-        .to_string();
+    let err = train(
+        &cfg,
+        &data,
+        &[bad],
+        &dir.path().join("bad_run"),
+        &NoProgress,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("mel") && err.contains("f_min"), "{err}");
 }
 
@@ -282,7 +341,12 @@ fn recordings_are_classified_per_cycle_or_per_window() {
     let windowed = clf.classify_file(&wav, None).unwrap();
     let windows = windowed.windows.as_ref().unwrap();
     // 1 s windows over the recording.
-    assert!(windows.len() + 1 >= windowed.duration_s as usize, "{} windows for {} s", windows.len(), windowed.duration_s);
+    assert!(
+        windows.len() + 1 >= windowed.duration_s as usize,
+        "{} windows for {} s",
+        windows.len(),
+        windowed.duration_s
+    );
     let v = serde_json::to_value(&windowed).unwrap();
     let probs = v["windows"][0]["probabilities"].as_object().unwrap();
     assert_eq!(probs.len(), data.classes.len());

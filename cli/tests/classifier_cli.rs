@@ -2,6 +2,8 @@
 //! synthetic ICBHI corpus, evaluated with `--json`, resumed, and run on every WAV of the real
 //! fixtures (header-only files give a per-file error, the others are classified).
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

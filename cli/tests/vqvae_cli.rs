@@ -1,6 +1,8 @@
 //! `auscult train-vqvae`, `train-prior` and `generate` end to end on a tiny synthetic corpus,
 //! read back with `auscult dataset inspect`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use assert_cmd::Command;

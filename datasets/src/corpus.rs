@@ -107,7 +107,13 @@ pub struct CorpusWriter {
 fn file_safe(class: &str) -> String {
     class
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -118,7 +124,8 @@ impl CorpusWriter {
         if !header.samples.is_empty() {
             return Err(Error::InvalidConfig {
                 field: "samples",
-                reason: "a new corpus header must have no samples; add them with CorpusWriter::add".into(),
+                reason: "a new corpus header must have no samples; add them with CorpusWriter::add"
+                    .into(),
             });
         }
         if header.classes.is_empty() {
@@ -166,7 +173,11 @@ impl CorpusWriter {
                 ),
             });
         }
-        let file = format!("{:06}_{}.npy", self.manifest.samples.len(), file_safe(class));
+        let file = format!(
+            "{:06}_{}.npy",
+            self.manifest.samples.len(),
+            file_safe(class)
+        );
         let path = self.dir.join(&file);
         auscult_audio::write_npy_f32(&path, &spec.data, &[spec.n_bins, spec.n_frames])
             .map_err(|e| Error::audio(&path, e))?;
@@ -238,16 +249,20 @@ impl GeneratedCorpus {
                 supported: SCHEMA_VERSION,
             });
         }
-        let manifest: CorpusManifest = serde_json::from_value(version).map_err(|e| Error::Json {
-            path: path.clone(),
-            source: e,
-        })?;
+        let manifest: CorpusManifest =
+            serde_json::from_value(version).map_err(|e| Error::Json {
+                path: path.clone(),
+                source: e,
+            })?;
         let classes: BTreeSet<&String> = manifest.classes.iter().collect();
         for s in &manifest.samples {
             if !classes.contains(&s.class) {
                 return Err(Error::Corpus {
                     path: path.clone(),
-                    reason: format!("sample {} has class `{}`, which is not among the classes", s.file, s.class),
+                    reason: format!(
+                        "sample {} has class `{}`, which is not among the classes",
+                        s.file, s.class
+                    ),
                 });
             }
             let plain = Path::new(&s.file)
@@ -294,7 +309,9 @@ impl GeneratedCorpus {
                     }
                     _ => Err(Error::Corpus {
                         path,
-                        reason: format!("shape {shape:?} is not a non-empty [n_mels, frames] array"),
+                        reason: format!(
+                            "shape {shape:?} is not a non-empty [n_mels, frames] array"
+                        ),
                     }),
                 }
             })
@@ -327,7 +344,12 @@ mod tests {
 
     fn header() -> CorpusManifest {
         CorpusManifest::new(
-            vec!["normal".into(), "crackle".into(), "wheeze".into(), "both".into()],
+            vec![
+                "normal".into(),
+                "crackle".into(),
+                "wheeze".into(),
+                "both".into(),
+            ],
             GeneratorInfo {
                 model_hash: "ab".into(),
                 prior_hash: "cd".into(),
@@ -394,12 +416,22 @@ mod tests {
         let mut v = serde_json::to_value(&m).unwrap();
         v["samples"][0]["file"] = "../x.npy".into();
         std::fs::write(&mpath, v.to_string()).unwrap();
-        assert!(GeneratedCorpus::open(out).unwrap_err().to_string().contains("plain file name"));
+        assert!(
+            GeneratedCorpus::open(out)
+                .unwrap_err()
+                .to_string()
+                .contains("plain file name")
+        );
 
         let mut v = serde_json::to_value(&m).unwrap();
         v["samples"][0]["file"] = "gone.npy".into();
         std::fs::write(&mpath, v.to_string()).unwrap();
-        assert!(GeneratedCorpus::open(out).unwrap_err().to_string().contains("missing"));
+        assert!(
+            GeneratedCorpus::open(out)
+                .unwrap_err()
+                .to_string()
+                .contains("missing")
+        );
     }
 
     #[test]

@@ -224,7 +224,9 @@ pub fn read_combined_csv(path: &Path) -> Result<BTreeMap<String, CoswaraRow>> {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        let Some(id) = get(Some(id_col)) else { continue };
+        let Some(id) = get(Some(id_col)) else {
+            continue;
+        };
         out.entry(id).or_insert(CoswaraRow {
             covid_status: get(Some(status_col)).unwrap_or_default(),
             age: get(age_col).and_then(|a| a.parse().ok()),
@@ -329,7 +331,9 @@ pub fn find_date_dirs(root: &Path) -> Vec<PathBuf> {
 fn metadata_status(dir: &Path) -> Option<String> {
     let text = files::read_text(&dir.join("metadata.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v.get("covid_status")?.as_str().map(|s| s.trim().to_string())
+    v.get("covid_status")?
+        .as_str()
+        .map(|s| s.trim().to_string())
 }
 
 impl CoswaraDatabase {
@@ -370,7 +374,10 @@ impl CoswaraDatabase {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 if !seen.insert(id.clone()) {
-                    problems.push(Problem::new(&dir, format!("participant {id} appears twice; this copy is skipped")));
+                    problems.push(Problem::new(
+                        &dir,
+                        format!("participant {id} appears twice; this copy is skipped"),
+                    ));
                     continue;
                 }
                 let covid_status = rows
@@ -404,7 +411,10 @@ impl CoswaraDatabase {
                             Some(h)
                         }
                         Err(e) => {
-                            problems.push(Problem::new(&path, format!("unreadable audio: {e}; skipped")));
+                            problems.push(Problem::new(
+                                &path,
+                                format!("unreadable audio: {e}; skipped"),
+                            ));
                             None
                         }
                     };
@@ -416,7 +426,10 @@ impl CoswaraDatabase {
                     });
                 }
                 if !any {
-                    problems.push(Problem::new(&dir, "participant folder holds no Coswara sound file"));
+                    problems.push(Problem::new(
+                        &dir,
+                        "participant folder holds no Coswara sound file",
+                    ));
                 }
                 participants.push(CoswaraParticipant {
                     id,
@@ -449,7 +462,10 @@ mod tests {
 
     #[test]
     fn sound_kinds_and_default_labels() {
-        assert_eq!("breathing-deep".parse::<SoundKind>(), Ok(SoundKind::BreathingDeep));
+        assert_eq!(
+            "breathing-deep".parse::<SoundKind>(),
+            Ok(SoundKind::BreathingDeep)
+        );
         assert_eq!("vowel-o.wav".parse::<SoundKind>(), Ok(SoundKind::VowelO));
         assert!("humming".parse::<SoundKind>().is_err());
         let o = CoswaraOptions::default();
@@ -481,10 +497,16 @@ mod tests {
 
         std::fs::write(&p, "id,a,g\nA1,28,male\n").unwrap();
         let e = read_combined_csv(&p).unwrap_err().to_string();
-        assert!(e.contains("combined_data.csv") && e.contains("covid_status"), "{e}");
+        assert!(
+            e.contains("combined_data.csv") && e.contains("covid_status"),
+            "{e}"
+        );
 
         std::fs::write(&p, "id,covid_status\nA1,healthy,extra\n").unwrap();
         let e = read_combined_csv(&p).unwrap_err().to_string();
-        assert!(e.contains("combined_data.csv") && e.contains("malformed CSV"), "{e}");
+        assert!(
+            e.contains("combined_data.csv") && e.contains("malformed CSV"),
+            "{e}"
+        );
     }
 }

@@ -115,12 +115,18 @@ impl FolderCorpus {
             let header = match files::read_wav_header(&path) {
                 Ok(h) => {
                     if h.frames == 0 {
-                        problems.push(Problem::new(&path, "zero frames (header-only WAV); skipped"));
+                        problems.push(Problem::new(
+                            &path,
+                            "zero frames (header-only WAV); skipped",
+                        ));
                     }
                     Some(h)
                 }
                 Err(e) => {
-                    problems.push(Problem::new(&path, format!("unreadable audio: {e}; skipped")));
+                    problems.push(Problem::new(
+                        &path,
+                        format!("unreadable audio: {e}; skipped"),
+                    ));
                     None
                 }
             };

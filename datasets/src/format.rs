@@ -96,6 +96,8 @@ impl std::str::FromStr for Format {
         Self::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| Error::UnknownFormat { name: s.to_string() })
+            .ok_or_else(|| Error::UnknownFormat {
+                name: s.to_string(),
+            })
     }
 }

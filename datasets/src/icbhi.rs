@@ -127,7 +127,12 @@ pub enum Device {
 
 impl Device {
     /// All devices.
-    pub const ALL: [Device; 4] = [Self::AkgC417L, Self::LittC2SE, Self::Litt3200, Self::Meditron];
+    pub const ALL: [Device; 4] = [
+        Self::AkgC417L,
+        Self::LittC2SE,
+        Self::Litt3200,
+        Self::Meditron,
+    ];
 
     /// The code used in file names.
     pub fn code(self) -> &'static str {
@@ -190,7 +195,9 @@ impl RecordingName {
             .ok_or_else(|| bad(format!("patient `{}` is not a number", parts[0])))?;
         let index = parts[1];
         if index.is_empty() || !index.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(bad(format!("recording index `{index}` is not alphanumeric")));
+            return Err(bad(format!(
+                "recording index `{index}` is not alphanumeric"
+            )));
         }
         let location = ChestLocation::from_code(parts[2]).ok_or_else(|| {
             bad(format!(
@@ -198,12 +205,8 @@ impl RecordingName {
                 parts[2]
             ))
         })?;
-        let mode = AcquisitionMode::from_code(parts[3]).ok_or_else(|| {
-            bad(format!(
-                "acquisition mode `{}` is not sc or mc",
-                parts[3]
-            ))
-        })?;
+        let mode = AcquisitionMode::from_code(parts[3])
+            .ok_or_else(|| bad(format!("acquisition mode `{}` is not sc or mc", parts[3])))?;
         let device = Device::from_code(parts[4]).ok_or_else(|| {
             bad(format!(
                 "device `{}` is not one of AKGC417L, LittC2SE, Litt3200, Meditron",
@@ -301,7 +304,11 @@ pub fn parse_annotations(text: &str, path: &Path) -> Result<Vec<RespiratoryCycle
             s.parse::<f64>()
                 .ok()
                 .filter(|t| t.is_finite() && *t >= 0.0)
-                .ok_or_else(|| bad(format!("{what} `{s}` is not a non-negative number of seconds")))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{what} `{s}` is not a non-negative number of seconds"
+                    ))
+                })
         };
         let flag = |s: &str, what: &str| -> Result<bool> {
             match s {
@@ -313,9 +320,7 @@ pub fn parse_annotations(text: &str, path: &Path) -> Result<Vec<RespiratoryCycle
         let start_s = time(fields[0], "start")?;
         let end_s = time(fields[1], "end")?;
         if end_s <= start_s {
-            return Err(bad(format!(
-                "end {end_s} s is not after start {start_s} s"
-            )));
+            return Err(bad(format!("end {end_s} s is not after start {start_s} s")));
         }
         cycles.push(RespiratoryCycle {
             start_s,
@@ -411,7 +416,7 @@ pub fn parse_diagnosis(text: &str, path: &Path) -> Result<BTreeMap<u32, String>>
         if line.is_empty() {
             continue;
         }
-        let mut parts = line.splitn(2, |c: char| c == '\t' || c == ',');
+        let mut parts = line.splitn(2, ['\t', ',']);
         let patient = parts.next().unwrap_or("").trim();
         let diagnosis = parts.next().unwrap_or("").trim();
         match (patient.parse::<u32>(), diagnosis.is_empty()) {
@@ -643,15 +648,16 @@ fn find_metadata(dirs: &[PathBuf], names: &[&str]) -> Option<PathBuf> {
         }
         // Case-insensitive fallback (copies re-packaged on case-insensitive file systems).
         for dir in dirs {
-            if let Ok(entries) = files::sorted_entries(dir) {
-                if let Some(p) = entries.into_iter().find(|p| {
+            let found = files::sorted_entries(dir).ok().and_then(|entries| {
+                entries.into_iter().find(|p| {
                     p.is_file()
                         && p.file_name()
                             .and_then(|n| n.to_str())
                             .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                }) {
-                    return Some(p);
-                }
+                })
+            });
+            if found.is_some() {
+                return found;
             }
         }
     }
@@ -676,10 +682,11 @@ impl IcbhiDatabase {
         let mut dirs = vec![root.to_path_buf(), audio_dir.clone()];
         if let Some(parent) = audio_dir.parent() {
             dirs.push(parent.to_path_buf());
-            if let Some(grand) = parent.parent() {
-                if root.starts_with(grand) && grand != root {
-                    dirs.push(grand.to_path_buf());
-                }
+            if let Some(grand) = parent
+                .parent()
+                .filter(|g| g.starts_with(root) && *g != root)
+            {
+                dirs.push(grand.to_path_buf());
             }
         }
         dirs.extend(files::sorted_subdirs(root).unwrap_or_default());
@@ -687,7 +694,8 @@ impl IcbhiDatabase {
 
         let split_file = find_metadata(&dirs, &[SPLIT_FILE]);
         let diagnosis_file = find_metadata(&dirs, &[DIAGNOSIS_FILE, KAGGLE_DIAGNOSIS_FILE]);
-        let demographics_file = find_metadata(&dirs, &[DEMOGRAPHICS_FILE, KAGGLE_DEMOGRAPHICS_FILE]);
+        let demographics_file =
+            find_metadata(&dirs, &[DEMOGRAPHICS_FILE, KAGGLE_DEMOGRAPHICS_FILE]);
 
         let split_map = match &split_file {
             Some(p) => parse_official_split(&files::read_text(p)?, p)?,
@@ -707,7 +715,9 @@ impl IcbhiDatabase {
             None => {
                 problems.push(Problem::new(
                     root,
-                    format!("no diagnosis file ({DIAGNOSIS_FILE} or {KAGGLE_DIAGNOSIS_FILE}) found"),
+                    format!(
+                        "no diagnosis file ({DIAGNOSIS_FILE} or {KAGGLE_DIAGNOSIS_FILE}) found"
+                    ),
                 ));
                 BTreeMap::new()
             }
@@ -728,7 +738,10 @@ impl IcbhiDatabase {
         let mut by_short: BTreeMap<String, Vec<(&String, IcbhiSplit)>> = BTreeMap::new();
         for (name, split) in &split_map {
             if let Ok(parsed) = RecordingName::parse(name) {
-                by_short.entry(parsed.without_device()).or_default().push((name, *split));
+                by_short
+                    .entry(parsed.without_device())
+                    .or_default()
+                    .push((name, *split));
             }
         }
 
@@ -975,11 +988,19 @@ mod tests {
     #[test]
     fn metadata_files_parse_in_both_variants() {
         let p = Path::new("m.txt");
-        let s = parse_official_split("101_1b1_Al_sc_Meditron\ttest\r\n103_2b2_Ar_mc_LittC2SE\ttrain\r\n", p)
-            .unwrap();
+        let s = parse_official_split(
+            "101_1b1_Al_sc_Meditron\ttest\r\n103_2b2_Ar_mc_LittC2SE\ttrain\r\n",
+            p,
+        )
+        .unwrap();
         assert_eq!(s["101_1b1_Al_sc_Meditron"], IcbhiSplit::Test);
         assert_eq!(s["103_2b2_Ar_mc_LittC2SE"], IcbhiSplit::Train);
-        assert!(parse_official_split("a\tvalid\r\n", p).unwrap_err().to_string().contains("line 1"));
+        assert!(
+            parse_official_split("a\tvalid\r\n", p)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
 
         let d1 = parse_diagnosis("101\tURTI\n102\tHealthy\n", p).unwrap();
         let d2 = parse_diagnosis("101,URTI\r\n102,Healthy", p).unwrap();
@@ -987,14 +1008,17 @@ mod tests {
         assert_eq!(d1[&102], "Healthy");
         assert!(parse_diagnosis("x,URTI\n", p).is_err());
 
-        let a = parse_demographics("101\t3\tF\tNA\t19\t99\r\n103\t0.25\tM\t33\tNA\tNA\r\n", p).unwrap();
+        let a =
+            parse_demographics("101\t3\tF\tNA\t19\t99\r\n103\t0.25\tM\t33\tNA\tNA\r\n", p).unwrap();
         let b = parse_demographics("101 3 F NA 19 99\r\n103 0.25 M 33 NA NA\r\n", p).unwrap();
         assert_eq!(a, b);
         assert_eq!(a[&103].age_years, Some(0.25));
         assert_eq!(a[&101].adult_bmi, None);
         assert_eq!(a[&101].child_height_cm, Some(99.0));
         assert_eq!(a[&101].sex, Some(Sex::Female));
-        let e = parse_demographics("101 3 F NA 19\n", p).unwrap_err().to_string();
+        let e = parse_demographics("101 3 F NA 19\n", p)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("5 fields"), "{e}");
     }
 }

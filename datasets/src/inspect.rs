@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::corpus::GeneratedCorpus;
 use crate::coswara::CoswaraDatabase;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::files::WavHeader;
 use crate::folder::FolderCorpus;
 use crate::format::Format;
@@ -35,7 +35,11 @@ impl DurationSummary {
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
         let n = v.len();
-        let median = if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) };
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            0.5 * (v[n / 2 - 1] + v[n / 2])
+        };
         Some(Self {
             min: v[0],
             median,
@@ -142,7 +146,9 @@ fn inspect_icbhi(root: &Path) -> Result<Inspection> {
     out.classes = zeroed(&names);
     let mut cycle_durations = Vec::new();
     for rec in &db.recordings {
-        *out.devices.entry(rec.name.device.code().to_string()).or_default() += 1;
+        *out.devices
+            .entry(rec.name.device.code().to_string())
+            .or_default() += 1;
         let split = match (rec.split, &db.split_file) {
             (Some(s), _) => Some(s.name()),
             (None, Some(_)) => Some("unassigned"),
@@ -216,8 +222,14 @@ fn inspect_corpus(root: &Path) -> Result<Inspection> {
     let mut out = Inspection::empty(Format::Corpus, root);
     out.recordings = corpus.manifest.samples.len();
     out.classes = corpus.manifest.class_counts();
-    if let Some(sr) = corpus.manifest.mel.get("sample_rate").and_then(serde_json::Value::as_u64) {
-        out.sample_rates.insert(u32::try_from(sr).unwrap_or(u32::MAX), out.recordings);
+    if let Some(sr) = corpus
+        .manifest
+        .mel
+        .get("sample_rate")
+        .and_then(serde_json::Value::as_u64)
+    {
+        out.sample_rates
+            .insert(u32::try_from(sr).unwrap_or(u32::MAX), out.recordings);
     }
     Ok(out)
 }
@@ -225,19 +237,33 @@ fn inspect_corpus(root: &Path) -> Result<Inspection> {
 /// Inspects the dataset at `root` (format detected when `None`).
 ///
 /// Reads file names, annotations, metadata and WAV headers, not the audio. Fails when `root`
-/// is not a dataset of the format (the error says what was expected); problems that leave
-/// the dataset usable are listed in [`Inspection::problems`].
+/// is not a dataset of the format (the error says what was expected) or when none of its
+/// audio files is readable and non-empty; problems that leave the dataset usable are listed
+/// in [`Inspection::problems`].
 pub fn inspect(root: &Path, format: Option<Format>) -> Result<Inspection> {
     let format = match format {
         Some(f) => f,
         None => Format::detect(root)?,
     };
-    match format {
+    let out = match format {
         Format::Icbhi => inspect_icbhi(root),
         Format::Coswara => inspect_coswara(root),
         Format::Folder => inspect_folder(root),
         Format::Corpus => inspect_corpus(root),
+    }?;
+    if format != Format::Corpus && out.durations_s.is_none() {
+        let first: Vec<String> = out
+            .problems
+            .iter()
+            .take(3)
+            .map(ToString::to_string)
+            .collect();
+        return Err(Error::NoExamples {
+            path: root.to_path_buf(),
+            reason: format!("no readable audio file with samples; {}", first.join("; ")),
+        });
     }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -230,7 +230,11 @@ mod tests {
         assert_eq!(back.pad, CyclePadding::Zero);
         assert_eq!(back.sample_rate, 16_000);
         assert!(cfg(0, 8.0, CyclePadding::Zero, true).validate().is_err());
-        assert!(cfg(16_000, f32::NAN, CyclePadding::Zero, true).validate().is_err());
+        assert!(
+            cfg(16_000, f32::NAN, CyclePadding::Zero, true)
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

@@ -82,7 +82,9 @@ impl std::str::FromStr for CycleLabel {
         Self::ALL
             .into_iter()
             .find(|l| l.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown cycle label `{s}`: expected normal, crackle, wheeze or both"))
+            .ok_or_else(|| {
+                format!("unknown cycle label `{s}`: expected normal, crackle, wheeze or both")
+            })
     }
 }
 

@@ -36,21 +36,22 @@ mod split;
 mod synthetic;
 
 pub use corpus::{
-    CorpusManifest, CorpusSample, CorpusWriter, GeneratedCorpus, GeneratorInfo, MANIFEST_FILE, SCHEMA_VERSION,
-    file_sha256,
+    CorpusManifest, CorpusSample, CorpusWriter, GeneratedCorpus, GeneratorInfo, MANIFEST_FILE,
+    SCHEMA_VERSION, file_sha256,
 };
 pub use coswara::{
-    COMBINED_CSV, COVID_STATUSES, CoswaraDatabase, CoswaraFile, CoswaraOptions, CoswaraParticipant, CoswaraRow,
-    SoundKind, read_combined_csv,
+    COMBINED_CSV, COVID_STATUSES, CoswaraDatabase, CoswaraFile, CoswaraOptions, CoswaraParticipant,
+    CoswaraRow, SoundKind, read_combined_csv,
 };
 pub use error::{Error, Result};
 pub use files::{WavHeader, read_wav_header};
 pub use folder::{FolderCorpus, FolderFile};
 pub use format::Format;
 pub use icbhi::{
-    AcquisitionMode, ChestLocation, Demographics, Device, IcbhiDatabase, IcbhiLayout, IcbhiRecording, IcbhiSplit,
-    RecordingName, RespiratoryCycle, Sex, cycle_counts, format_annotations, parse_annotations, parse_demographics,
-    parse_diagnosis, parse_official_split, read_annotations,
+    AcquisitionMode, ChestLocation, Demographics, Device, IcbhiDatabase, IcbhiLayout,
+    IcbhiRecording, IcbhiSplit, RecordingName, RespiratoryCycle, Sex, cycle_counts,
+    format_annotations, parse_annotations, parse_demographics, parse_diagnosis,
+    parse_official_split, read_annotations,
 };
 pub use inspect::{DurationSummary, Inspection, inspect};
 pub use item::{CyclePadding, Example, ExampleConfig, fit_cycle, slice_cycle};
@@ -63,7 +64,7 @@ pub use synthetic::{SYNTH_REPORT_FILE, SynthConfig, SynthReport, synth_coswara, 
 /// ICBHI file and folder names.
 pub mod icbhi_names {
     pub use crate::icbhi::{
-        DEMOGRAPHICS_FILE, DIAGNOSIS_FILE, KAGGLE_AUDIO_DIR, KAGGLE_DEMOGRAPHICS_FILE, KAGGLE_DIAGNOSIS_FILE,
-        OFFICIAL_AUDIO_DIR, SPLIT_FILE,
+        DEMOGRAPHICS_FILE, DIAGNOSIS_FILE, KAGGLE_AUDIO_DIR, KAGGLE_DEMOGRAPHICS_FILE,
+        KAGGLE_DIAGNOSIS_FILE, OFFICIAL_AUDIO_DIR, SPLIT_FILE,
     };
 }

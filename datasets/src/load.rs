@@ -189,7 +189,11 @@ fn coswara_jobs(root: &Path, opts: &LoadOptions) -> Result<(Vec<String>, Vec<Job
             continue;
         }
         let p = &db.participants[f.participant];
-        let Some(label) = p.covid_status.as_deref().and_then(|s| opts.coswara.class_of(s)) else {
+        let Some(label) = p
+            .covid_status
+            .as_deref()
+            .and_then(|s| opts.coswara.class_of(s))
+        else {
             continue;
         };
         jobs.push(Job {
@@ -245,7 +249,11 @@ fn folder_jobs(root: &Path, opts: &LoadOptions) -> Result<(Vec<String>, Vec<Job>
 }
 
 /// Per-patient class counts of the jobs for which `keep` holds, in first-seen patient order.
-fn patient_counts(jobs: &[Job], n_classes: usize, keep: impl Fn(&Job) -> bool) -> (Vec<String>, Vec<Vec<usize>>) {
+fn patient_counts(
+    jobs: &[Job],
+    n_classes: usize,
+    keep: impl Fn(&Job) -> bool,
+) -> (Vec<String>, Vec<Vec<usize>>) {
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     let mut names = Vec::new();
     let mut counts: Vec<Vec<usize>> = Vec::new();
@@ -264,11 +272,15 @@ fn patient_counts(jobs: &[Job], n_classes: usize, keep: impl Fn(&Job) -> bool) -
     (names, counts)
 }
 
-fn decode_job(job: &Job, cfg: &ExampleConfig) -> std::result::Result<(Vec<Example>, Vec<Problem>), Problem> {
+fn decode_job(
+    job: &Job,
+    cfg: &ExampleConfig,
+) -> std::result::Result<(Vec<Example>, Vec<Problem>), Problem> {
     let decoded = auscult_audio::decode_file(&job.path)
         .map_err(|e| Problem::new(&job.path, format!("could not decode: {e}; skipped")))?;
-    let samples = auscult_audio::resample(&decoded.samples, decoded.sample_rate, cfg.sample_rate)
-        .map_err(|e| Problem::new(&job.path, format!("could not resample: {e}; skipped")))?;
+    let samples =
+        auscult_audio::resample(&decoded.samples, decoded.sample_rate, cfg.sample_rate)
+            .map_err(|e| Problem::new(&job.path, format!("could not resample: {e}; skipped")))?;
     let duration = samples.len() as f64 / f64::from(cfg.sample_rate);
     let mut examples = Vec::with_capacity(job.segments.len());
     let mut problems = Vec::new();
@@ -344,7 +356,10 @@ pub fn load_examples(root: &Path, opts: &LoadOptions) -> Result<ExampleSet> {
         }
     }
 
-    let results: Vec<_> = jobs.par_iter().map(|job| decode_job(job, &opts.examples)).collect();
+    let results: Vec<_> = jobs
+        .par_iter()
+        .map(|job| decode_job(job, &opts.examples))
+        .collect();
     let mut set = ExampleSet {
         classes,
         ..ExampleSet::default()
@@ -366,7 +381,12 @@ pub fn load_examples(root: &Path, opts: &LoadOptions) -> Result<ExampleSet> {
     }
     set.problems = problems;
     if set.is_empty() {
-        let first: Vec<String> = set.problems.iter().take(3).map(ToString::to_string).collect();
+        let first: Vec<String> = set
+            .problems
+            .iter()
+            .take(3)
+            .map(ToString::to_string)
+            .collect();
         return Err(Error::NoExamples {
             path: root.to_path_buf(),
             reason: if first.is_empty() {

@@ -98,7 +98,13 @@ pub fn assign_groups(counts: &[Vec<usize>], fractions: &[f64], seed: u64) -> Vec
     let sum_f: f64 = fractions.iter().map(|f| f.max(0.0)).sum();
     let frac: Vec<f64> = fractions
         .iter()
-        .map(|f| if sum_f > 0.0 { f.max(0.0) / sum_f } else { 1.0 / n_bins as f64 })
+        .map(|f| {
+            if sum_f > 0.0 {
+                f.max(0.0) / sum_f
+            } else {
+                1.0 / n_bins as f64
+            }
+        })
         .collect();
     let mut totals = vec![0usize; n_classes];
     for g in counts {
@@ -165,7 +171,10 @@ pub fn assign_groups(counts: &[Vec<usize>], fractions: &[f64], seed: u64) -> Vec
         if frac[b] <= 0.0 || bin_groups[b] > 0 {
             continue;
         }
-        let Some(donor) = (0..n_bins).filter(|&d| bin_groups[d] > 1).max_by_key(|&d| bin_groups[d]) else {
+        let Some(donor) = (0..n_bins)
+            .filter(|&d| bin_groups[d] > 1)
+            .max_by_key(|&d| bin_groups[d])
+        else {
             continue;
         };
         let smallest = (0..n_groups)
@@ -190,16 +199,29 @@ mod tests {
         assert_eq!("ALL".parse::<SplitSpec>(), Ok(SplitSpec::All));
         assert_eq!(
             "fold:5:2:7".parse::<SplitSpec>(),
-            Ok(SplitSpec::Fold { k: 5, index: 2, seed: 7 })
+            Ok(SplitSpec::Fold {
+                k: 5,
+                index: 2,
+                seed: 7
+            })
         );
         assert_eq!(
             "fold:5:0".parse::<SplitSpec>(),
-            Ok(SplitSpec::Fold { k: 5, index: 0, seed: 0 })
+            Ok(SplitSpec::Fold {
+                k: 5,
+                index: 0,
+                seed: 0
+            })
         );
         assert!("fold:5:5".parse::<SplitSpec>().is_err());
         assert!("fold:1:0".parse::<SplitSpec>().is_err());
         assert!("random".parse::<SplitSpec>().is_err());
-        let json = serde_json::to_string(&SplitSpec::Fold { k: 5, index: 1, seed: 3 }).unwrap();
+        let json = serde_json::to_string(&SplitSpec::Fold {
+            k: 5,
+            index: 1,
+            seed: 3,
+        })
+        .unwrap();
         assert_eq!(json, r#"{"kind":"fold","k":5,"index":1,"seed":3}"#);
     }
 
@@ -207,14 +229,24 @@ mod tests {
     fn folds_are_deterministic_balanced_and_stratified() {
         // 40 patients; a quarter carry the rare class.
         let counts: Vec<Vec<usize>> = (0..40)
-            .map(|i| vec![3 + i % 5, (i % 3 == 0) as usize * 4, (i % 4 == 1) as usize * 2])
+            .map(|i| {
+                vec![
+                    3 + i % 5,
+                    (i % 3 == 0) as usize * 4,
+                    (i % 4 == 1) as usize * 2,
+                ]
+            })
             .collect();
         let a = assign_groups(&counts, &[0.2; 5], 11);
         assert_eq!(a, assign_groups(&counts, &[0.2; 5], 11));
         assert_ne!(a, assign_groups(&counts, &[0.2; 5], 12));
         for fold in 0..5 {
             let members: Vec<usize> = (0..40).filter(|&g| a[g] == fold).collect();
-            assert!((7..=9).contains(&members.len()), "fold {fold}: {}", members.len());
+            assert!(
+                (7..=9).contains(&members.len()),
+                "fold {fold}: {}",
+                members.len()
+            );
             for c in 0..3 {
                 let total: usize = counts.iter().map(|g| g[c]).sum();
                 let here: usize = members.iter().map(|&g| counts[g][c]).sum();

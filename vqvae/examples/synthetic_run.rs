@@ -15,13 +15,23 @@ use auscult_vqvae::{
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let out = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("target/synthetic_run"));
+    let out = PathBuf::from(
+        args.get(1)
+            .map(String::as_str)
+            .unwrap_or("target/synthetic_run"),
+    );
     let patients: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(40);
     let vq_epochs: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(8);
     let prior_epochs: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(8);
     let root = out.join("icbhi");
     if !root.exists() {
-        synth_icbhi(&root, &SynthConfig { patients, ..SynthConfig::icbhi(7) })?;
+        synth_icbhi(
+            &root,
+            &SynthConfig {
+                patients,
+                ..SynthConfig::icbhi(7)
+            },
+        )?;
     }
     let opts = LoadOptions {
         examples: default_examples(),
@@ -55,7 +65,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if cells.is_empty() {
                     continue;
                 }
-                let mean = cells.iter().map(|&(f, t)| d[f * 126 + t]).sum::<f32>() / cells.len() as f32;
+                let mean =
+                    cells.iter().map(|&(f, t)| d[f * 126 + t]).sum::<f32>() / cells.len() as f32;
                 for &(f, t) in &cells {
                     se += f64::from(d[f * 126 + t] - mean).powi(2);
                     n += 1;
@@ -63,7 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    println!("oracle: MSE of 4x8 block means (normalised) = {:.3}", se / n as f64);
+    println!(
+        "oracle: MSE of 4x8 block means (normalised) = {:.3}",
+        se / n as f64
+    );
 
     let vq_dir = out.join("vq");
     let vq_cfg = VqVaeTrainConfig {
@@ -75,10 +89,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for m in read_metrics(vq_dir.join("metrics.jsonl"))? {
         println!(
             "vq epoch {:>2}: recon {:.3} val {:.3} ({:.2} dB MAE) ppl {:.1} used {} restarts {} steps/s {:.2}",
-            m["epoch"], m["train_reconstruction"].as_f64().unwrap_or(f64::NAN),
-            m["val_reconstruction"].as_f64().unwrap_or(f64::NAN), m["val_mae_db"].as_f64().unwrap_or(f64::NAN),
-            m["train_perplexity"].as_f64().unwrap_or(f64::NAN), m["train_codes_used"],
-            m["restarted"], m["steps_per_s"].as_f64().unwrap_or(f64::NAN)
+            m["epoch"],
+            m["train_reconstruction"].as_f64().unwrap_or(f64::NAN),
+            m["val_reconstruction"].as_f64().unwrap_or(f64::NAN),
+            m["val_mae_db"].as_f64().unwrap_or(f64::NAN),
+            m["train_perplexity"].as_f64().unwrap_or(f64::NAN),
+            m["train_codes_used"],
+            m["restarted"],
+            m["steps_per_s"].as_f64().unwrap_or(f64::NAN)
         );
     }
     println!("{}", serde_json::to_string_pretty(&vq)?);
@@ -93,8 +111,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for m in read_metrics(prior_dir.join("metrics.jsonl"))? {
         println!(
             "prior epoch {:>2}: train {:.3} bits/code, val {:.3} bits/code, steps/s {:.2}",
-            m["epoch"], m["train_bits_per_code"].as_f64().unwrap_or(f64::NAN),
-            m["val_bits_per_code"].as_f64().unwrap_or(f64::NAN), m["steps_per_s"].as_f64().unwrap_or(f64::NAN)
+            m["epoch"],
+            m["train_bits_per_code"].as_f64().unwrap_or(f64::NAN),
+            m["val_bits_per_code"].as_f64().unwrap_or(f64::NAN),
+            m["steps_per_s"].as_f64().unwrap_or(f64::NAN)
         );
     }
     println!("{}", serde_json::to_string_pretty(&prior)?);

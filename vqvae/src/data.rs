@@ -124,7 +124,10 @@ pub fn vq_batch(
     }
     let labels: Vec<usize> = examples.iter().map(|e| e.label).collect();
     Ok(VqBatch {
-        inputs: Tensor::from_data(TensorData::new(padded, [b, 1, n_mels, padded_frames]), device),
+        inputs: Tensor::from_data(
+            TensorData::new(padded, [b, 1, n_mels, padded_frames]),
+            device,
+        ),
         targets: Tensor::from_data(TensorData::new(targets, [b, 1, n_mels, n_frames]), device),
         classes: Tensor::from_data(
             TensorData::new(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), [b]),
@@ -141,8 +144,14 @@ mod tests {
     #[test]
     fn normaliser_by_hand_and_round_trip() {
         // Two examples, 2 bins x 2 frames: bin 0 values {1, 3, 5, 7}, bin 1 all 2.
-        let a = LogMel { data: vec![1.0, 3.0, 2.0, 2.0], label: 0 };
-        let b = LogMel { data: vec![5.0, 7.0, 2.0, 2.0], label: 1 };
+        let a = LogMel {
+            data: vec![1.0, 3.0, 2.0, 2.0],
+            label: 0,
+        };
+        let b = LogMel {
+            data: vec![5.0, 7.0, 2.0, 2.0],
+            label: 1,
+        };
         let n = Normalizer::fit(&[a.clone(), b], 2, 2).unwrap();
         assert!((n.mean[0] - 4.0).abs() < 1e-6 && (n.mean[1] - 2.0).abs() < 1e-6);
         assert!((n.std[0] - 5f32.sqrt()).abs() < 1e-5, "{:?}", n.std);
@@ -159,12 +168,18 @@ mod tests {
     #[test]
     fn batch_pads_on_the_right() {
         let device = Device::flex();
-        let a = LogMel { data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], label: 2 };
+        let a = LogMel {
+            data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            label: 2,
+        };
         let batch = vq_batch(&[&a], 2, 3, 4, &device).unwrap();
         let x: Vec<f32> = batch.inputs.try_into_vec_as::<f32>().unwrap();
         assert_eq!(x, vec![1.0, 2.0, 3.0, 0.0, 4.0, 5.0, 6.0, 0.0]);
         assert_eq!(batch.labels, vec![2]);
-        let bad = LogMel { data: vec![1.0], label: 0 };
+        let bad = LogMel {
+            data: vec![1.0],
+            label: 0,
+        };
         assert!(vq_batch(&[&bad], 2, 3, 4, &device).is_err());
     }
 }

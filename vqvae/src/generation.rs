@@ -173,18 +173,23 @@ pub fn sample_seed(seed: u64, class: usize, index: usize) -> u64 {
 }
 
 /// Resolves `counts` to a count per class index.
-pub fn resolve_counts(counts: &ClassCounts, classes: &[String], train_counts: &[usize]) -> Result<Vec<usize>> {
+pub fn resolve_counts(
+    counts: &ClassCounts,
+    classes: &[String],
+    train_counts: &[usize],
+) -> Result<Vec<usize>> {
     let mut out = vec![0usize; classes.len()];
     match counts {
         ClassCounts::PerClass(list) => {
             for (name, n) in list {
-                let i = classes
-                    .iter()
-                    .position(|c| c == name)
-                    .ok_or_else(|| Error::UnknownClass {
-                        class: name.clone(),
-                        valid: classes.to_vec(),
-                    })?;
+                let i =
+                    classes
+                        .iter()
+                        .position(|c| c == name)
+                        .ok_or_else(|| Error::UnknownClass {
+                            class: name.clone(),
+                            valid: classes.to_vec(),
+                        })?;
                 out[i] += n;
             }
         }
@@ -223,7 +228,10 @@ fn correlation(a: &[f32], b: &[f32]) -> Option<f64> {
 }
 
 /// Builds the quality report of generated samples (`(class, dB log-Mel, codes)`).
-pub(crate) fn quality_report(model: &PriorModel, samples: &[(usize, Vec<f32>, Vec<usize>)]) -> Result<QualityReport> {
+pub(crate) fn quality_report(
+    model: &PriorModel,
+    samples: &[(usize, Vec<f32>, Vec<usize>)],
+) -> Result<QualityReport> {
     let reference = &model.reference;
     let k = model.vqvae.config.model.codebook_size;
     let mut usage = CodeUsage::new(k);
@@ -250,7 +258,13 @@ pub(crate) fn quality_report(model: &PriorModel, samples: &[(usize, Vec<f32>, Ve
             .iter()
             .enumerate()
             .filter(|(j, _)| Some(*j) != skip)
-            .map(|(_, t)| if t.len() == x.len() { rms(x, t) } else { f64::INFINITY })
+            .map(|(_, t)| {
+                if t.len() == x.len() {
+                    rms(x, t)
+                } else {
+                    f64::INFINITY
+                }
+            })
             .fold(f64::INFINITY, f64::min)
     };
     let g2t: Vec<f64> = gen_pooled.iter().map(|g| nearest(g, None)).collect();
@@ -303,7 +317,11 @@ pub(crate) fn quality_report(model: &PriorModel, samples: &[(usize, Vec<f32>, Ve
                 generated,
                 real: reference.class_counts.get(c).copied().unwrap_or(0),
                 profile_rmse_db: (generated > 0).then(|| rms(&profile, real)),
-                profile_correlation: if generated > 0 { correlation(&profile, real) } else { None },
+                profile_correlation: if generated > 0 {
+                    correlation(&profile, real)
+                } else {
+                    None
+                },
                 generated_band_profile: profile,
                 real_band_profile: real.clone(),
             }
@@ -324,7 +342,11 @@ pub(crate) fn quality_report(model: &PriorModel, samples: &[(usize, Vec<f32>, Ve
                 reference.pool
             ),
             generated_to_train_mean: if g2t.is_empty() { 0.0 } else { g_mean },
-            generated_to_train_min: g2t.iter().copied().fold(f64::INFINITY, f64::min).min(f64::MAX),
+            generated_to_train_min: g2t
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min)
+                .min(f64::MAX),
             train_to_train_mean: t_mean,
             ratio: if t_mean > 0.0 { g_mean / t_mean } else { 0.0 },
             code_overlap_mean: mean(&overlaps),
@@ -335,11 +357,32 @@ pub(crate) fn quality_report(model: &PriorModel, samples: &[(usize, Vec<f32>, Ve
     })
 }
 
-/// Renders a dB log-Mel spectrogram to a 16-bit WAV with Griffin-Lim.
-fn render_wav(spec: &Spectrogram, mel: &auscult_audio::MelConfig, iters: usize, seed: u64, path: &Path) -> Result<()> {
-    // PENDING-AUDIO: griffin_lim_mel / write_wav
-    let _ = (spec, mel, iters, seed);
-    Err(Error::io(path, std::io::Error::other("WAV rendering is not available in this build yet")))
+/// Renders a dB log-Mel spectrogram to a 16-bit WAV with Griffin-Lim, peak-normalised to
+/// -1 dBFS when louder (a decoded spectrogram carries no absolute level guarantee).
+fn render_wav(
+    spec: &Spectrogram,
+    mel: &auscult_audio::MelConfig,
+    iters: usize,
+    seed: u64,
+    path: &Path,
+) -> Result<()> {
+    let mut audio = auscult_audio::griffin_lim_mel(spec, mel, iters, seed)?;
+    let peak = audio.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let limit = 10f32.powf(-1.0 / 20.0);
+    if peak > limit {
+        let g = limit / peak;
+        audio.iter_mut().for_each(|v| *v *= g);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    auscult_audio::write_wav(
+        path,
+        &audio,
+        mel.sample_rate,
+        auscult_audio::WavFormat::Int16,
+    )?;
+    Ok(())
 }
 
 /// Samples `request.counts` spectrograms from the prior in `prior_dir` and writes them as a
@@ -404,8 +447,17 @@ pub fn generate(
             };
             let path = writer.add(&classes[*c], &spectrogram, *seed)?;
             if request.wav {
-                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                render_wav(&spectrogram, &vc.mel, request.griffin_lim_iters, *seed, &wav_dir.join(format!("{stem}.wav")))?;
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                render_wav(
+                    &spectrogram,
+                    &vc.mel,
+                    request.griffin_lim_iters,
+                    *seed,
+                    &wav_dir.join(format!("{stem}.wav")),
+                )?;
             }
             samples.push((*c, spectrogram.data, code));
         }
@@ -419,7 +471,12 @@ pub fn generate(
         let per = request.sheet_per_class.max(1);
         let mut tiles = Vec::new();
         for (c, name) in classes.iter().enumerate() {
-            for (i, (_, s, _)) in samples.iter().filter(|(l, _, _)| *l == c).take(per).enumerate() {
+            for (i, (_, s, _)) in samples
+                .iter()
+                .filter(|(l, _, _)| *l == c)
+                .take(per)
+                .enumerate()
+            {
                 tiles.push(auscult_plot::Tile {
                     label: format!("{name} #{i}"),
                     data: s.clone(),
@@ -429,7 +486,12 @@ pub fn generate(
             }
         }
         let path = out.join("contact_sheet.png");
-        auscult_plot::contact_sheet_png(&path, "Generated log-Mel spectrograms", &tiles, per.min(tiles.len()))?;
+        auscult_plot::contact_sheet_png(
+            &path,
+            "Generated log-Mel spectrograms",
+            &tiles,
+            per.min(tiles.len()),
+        )?;
         Some(path)
     };
 
@@ -462,18 +524,34 @@ mod tests {
 
     #[test]
     fn counts_resolve_and_unknown_class_lists_valid_ones() {
-        let classes: Vec<String> = ["normal", "crackle", "wheeze", "both"].iter().map(|s| s.to_string()).collect();
+        let classes: Vec<String> = ["normal", "crackle", "wheeze", "both"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let train = [100, 40, 20, 5];
         let got = resolve_counts(&ClassCounts::Balance { target: None }, &classes, &train).unwrap();
         assert_eq!(got, vec![0, 60, 80, 95]);
-        let got = resolve_counts(&ClassCounts::Balance { target: Some(30) }, &classes, &train).unwrap();
+        let got =
+            resolve_counts(&ClassCounts::Balance { target: Some(30) }, &classes, &train).unwrap();
         assert_eq!(got, vec![0, 0, 10, 25]);
-        let got = resolve_counts(&ClassCounts::PerClass(vec![("wheeze".into(), 3)]), &classes, &train).unwrap();
+        let got = resolve_counts(
+            &ClassCounts::PerClass(vec![("wheeze".into(), 3)]),
+            &classes,
+            &train,
+        )
+        .unwrap();
         assert_eq!(got, vec![0, 0, 3, 0]);
-        let err = resolve_counts(&ClassCounts::PerClass(vec![("stridor".into(), 3)]), &classes, &train)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("stridor") && err.contains("normal, crackle, wheeze, both"), "{err}");
+        let err = resolve_counts(
+            &ClassCounts::PerClass(vec![("stridor".into(), 3)]),
+            &classes,
+            &train,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("stridor") && err.contains("normal, crackle, wheeze, both"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -495,6 +573,9 @@ mod tests {
         assert!((correlation(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12);
         assert!(correlation(&[1.0, 1.0], &[1.0, 2.0]).is_none());
         // pool_time: 1 bin x 5 frames, pool 2 -> means of (1,2), (3,4), (5)
-        assert_eq!(pool_time(&[1.0, 2.0, 3.0, 4.0, 5.0], 1, 2), vec![1.5, 3.5, 5.0]);
+        assert_eq!(
+            pool_time(&[1.0, 2.0, 3.0, 4.0, 5.0], 1, 2),
+            vec![1.5, 3.5, 5.0]
+        );
     }
 }

@@ -7,7 +7,7 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -95,7 +95,10 @@ impl VqVaeConfig {
             ));
         }
         if self.strides.is_empty() {
-            return Err(Error::config("strides", "needs at least one stage, e.g. [[2, 2]]"));
+            return Err(Error::config(
+                "strides",
+                "needs at least one stage, e.g. [[2, 2]]",
+            ));
         }
         for s in self.strides.iter().flatten() {
             if *s == 0 || (*s != 1 && *s % 2 != 0) {
@@ -164,7 +167,11 @@ impl VqVaeConfig {
         let n = self.strides.len();
         let stages = (0..n)
             .map(|i| {
-                let c_in = if i == 0 { 1 } else { self.stage_channels(i - 1) };
+                let c_in = if i == 0 {
+                    1
+                } else {
+                    self.stage_channels(i - 1)
+                };
                 down_conv(c_in, self.stage_channels(i), self.strides[i], device)
             })
             .collect();
@@ -174,7 +181,9 @@ impl VqVaeConfig {
             res: (0..self.res_blocks)
                 .map(|_| ResBlock::new(c_last, device))
                 .collect(),
-            to_code: Conv2dConfig::new([c_last, self.code_dim], [1, 1]).init(device),
+            to_code: Conv2dConfig::new([c_last, self.code_dim], [1, 1])
+                .with_initializer(he())
+                .init(device),
         };
         let e = self.class_embedding;
         let mut ups = Vec::with_capacity(n);
@@ -193,6 +202,7 @@ impl VqVaeConfig {
         let decoder = Decoder {
             from_code: Conv2dConfig::new([self.code_dim, c_last], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_initializer(he())
                 .init(device),
             res: (0..self.res_blocks)
                 .map(|_| ResBlock::new(c_last, device))
@@ -203,12 +213,26 @@ impl VqVaeConfig {
             ups,
             ups_film,
             class_embedding: EmbeddingConfig::new(self.num_classes, e).init(device),
-            prototype: Conv2dConfig::new([c0, c0], [1, 1]).init(device),
+            prototype: Conv2dConfig::new([c0, c0], [1, 1])
+                .with_initializer(he())
+                .init(device),
+            // The output layer keeps burn's smaller default initialisation, so that the first
+            // reconstructions start near the mean rather than at a large random scale.
             out: Conv2dConfig::new([c0 / 2, 1], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .init(device),
         };
         Ok(VqVae { encoder, decoder })
+    }
+}
+
+/// He (Kaiming) initialisation for layers followed by a ReLU: uniform with gain sqrt(2),
+/// so that signals keep their scale through the network at the start of training (burn's
+/// default gain of 1/sqrt(3) shrinks them layer after layer and stalls the first epochs).
+fn he() -> Initializer {
+    Initializer::KaimingUniform {
+        gain: std::f64::consts::SQRT_2,
+        fan_out_only: false,
     }
 }
 
@@ -219,6 +243,7 @@ fn down_conv(c_in: usize, c_out: usize, stride: [usize; 2], device: &Device) -> 
     Conv2dConfig::new([c_in, c_out], k)
         .with_stride(stride)
         .with_padding(PaddingConfig2d::Explicit(p[0], p[1], p[0], p[1]))
+        .with_initializer(he())
         .init(device)
 }
 
@@ -229,6 +254,7 @@ fn up_conv(c_in: usize, c_out: usize, stride: [usize; 2], device: &Device) -> Co
     ConvTranspose2dConfig::new([c_in, c_out], k)
         .with_stride(stride)
         .with_padding(p)
+        .with_initializer(he())
         .init(device)
 }
 
@@ -245,8 +271,11 @@ impl ResBlock {
         Self {
             conv1: Conv2dConfig::new([channels, channels / 2], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_initializer(he())
                 .init(device),
-            conv2: Conv2dConfig::new([channels / 2, channels], [1, 1]).init(device),
+            conv2: Conv2dConfig::new([channels / 2, channels], [1, 1])
+                .with_initializer(he())
+                .init(device),
         }
     }
 
@@ -321,7 +350,12 @@ impl Decoder {
     /// - `classes`: `[batch]` class indices
     /// - `prototypes`: `[batch, channels[0], n_mels / s_f, 1]`, each example's class prototype
     /// - returns `[batch, 1, n_mels, padded_frames]` in the normalised log-Mel domain
-    pub fn forward(&self, zq: Tensor<4>, classes: Tensor<1, Int>, prototypes: Tensor<4>) -> Tensor<4> {
+    pub fn forward(
+        &self,
+        zq: Tensor<4>,
+        classes: Tensor<1, Int>,
+        prototypes: Tensor<4>,
+    ) -> Tensor<4> {
         let [b] = classes.dims();
         let emb3 = self.class_embedding.forward(classes.reshape([b, 1]));
         let [_, _, e] = emb3.dims();
@@ -335,7 +369,10 @@ impl Decoder {
             if j == n - 1 {
                 // At the first stage's resolution: fuse the class prototype, broadcast over time.
                 let [_, c, rows, cols] = h.dims();
-                let p = self.prototype.forward(prototypes.clone()).expand([b, c, rows, cols]);
+                let p = self
+                    .prototype
+                    .forward(prototypes.clone())
+                    .expand([b, c, rows, cols]);
                 h = h + p;
             }
             h = film(relu(up.forward(relu(h))), f, emb.clone());
@@ -379,7 +416,8 @@ pub fn grid_to_rows(z: Tensor<4>) -> Tensor<2> {
 /// Inverse of [`grid_to_rows`].
 pub fn rows_to_grid(rows: Tensor<2>, batch: usize, grid: [usize; 2]) -> Tensor<4> {
     let [_, d] = rows.dims();
-    rows.reshape([batch, grid[1], grid[0], d]).permute([0, 3, 2, 1])
+    rows.reshape([batch, grid[1], grid[0], d])
+        .permute([0, 3, 2, 1])
 }
 
 impl VqVae {

@@ -82,7 +82,10 @@ impl PriorConfig {
         if !self.d_model.is_multiple_of(self.n_heads) {
             return Err(Error::config(
                 "n_heads",
-                format!("must divide d_model ({}), got {}", self.d_model, self.n_heads),
+                format!(
+                    "must divide d_model ({}), got {}",
+                    self.d_model, self.n_heads
+                ),
             ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
@@ -139,7 +142,13 @@ impl DropoutRng {
         let keep = 1.0 - self.prob;
         let scale = (1.0 / keep) as f32;
         let mask: Vec<f32> = (0..n)
-            .map(|_| if self.rng.random::<f64>() < keep { scale } else { 0.0 })
+            .map(|_| {
+                if self.rng.random::<f64>() < keep {
+                    scale
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let device = x.device();
         x * Tensor::<3>::from_data(TensorData::new(mask, dims), &device)
@@ -174,7 +183,13 @@ impl CausalSelfAttention {
         )
     }
 
-    fn attend(&self, q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<Tensor<4, Bool>>) -> Tensor<3> {
+    fn attend(
+        &self,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        v: Tensor<4>,
+        mask: Option<Tensor<4, Bool>>,
+    ) -> Tensor<3> {
         let [b, h, t, dk] = q.dims();
         let scale = 1.0 / (dk as f64).sqrt();
         let mut scores = q.matmul(k.swap_dims(2, 3)) * scale;
@@ -201,7 +216,11 @@ impl CausalSelfAttention {
     ///
     /// # Shapes
     /// `x`: `[batch, 1, d_model]` in and out.
-    pub fn forward_cached(&self, x: Tensor<3>, cache: &mut Option<(Tensor<4>, Tensor<4>)>) -> Tensor<3> {
+    pub fn forward_cached(
+        &self,
+        x: Tensor<3>,
+        cache: &mut Option<(Tensor<4>, Tensor<4>)>,
+    ) -> Tensor<3> {
         let (q, k, v) = self.project(x);
         let (k, v) = match cache.take() {
             Some((pk, pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
@@ -224,10 +243,16 @@ pub struct PriorBlock {
 
 impl PriorBlock {
     fn mlp(&self, x: Tensor<3>) -> Tensor<3> {
-        self.ff2.forward(gelu(self.ff1.forward(self.norm2.forward(x))))
+        self.ff2
+            .forward(gelu(self.ff1.forward(self.norm2.forward(x))))
     }
 
-    fn forward(&self, x: Tensor<3>, mask: Tensor<4, Bool>, dropout: &mut Option<&mut DropoutRng>) -> Tensor<3> {
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        mask: Tensor<4, Bool>,
+        dropout: &mut Option<&mut DropoutRng>,
+    ) -> Tensor<3> {
         let mut h = self.attention.forward(self.norm1.forward(x.clone()), mask);
         if let Some(d) = dropout.as_deref_mut() {
             h = d.apply(h);
@@ -240,7 +265,11 @@ impl PriorBlock {
         x + h
     }
 
-    fn forward_cached(&self, x: Tensor<3>, cache: &mut Option<(Tensor<4>, Tensor<4>)>) -> Tensor<3> {
+    fn forward_cached(
+        &self,
+        x: Tensor<3>,
+        cache: &mut Option<(Tensor<4>, Tensor<4>)>,
+    ) -> Tensor<3> {
         let x = x.clone() + self.attention.forward_cached(self.norm1.forward(x), cache);
         x.clone() + self.mlp(x)
     }
@@ -294,7 +323,12 @@ impl Prior {
             _ => class,
         };
         let [_, t, d] = x.dims();
-        let pos = self.position.weight.val().slice([0..t, 0..d]).reshape([1, t, d]);
+        let pos = self
+            .position
+            .weight
+            .val()
+            .slice([0..t, 0..d])
+            .reshape([1, t, d]);
         x + pos
     }
 
@@ -316,7 +350,11 @@ impl Prior {
             x = d.apply(x);
         }
         let [b, t, _] = x.dims();
-        let heads = self.blocks.first().map(|bl| bl.attention.n_heads).unwrap_or(1);
+        let heads = self
+            .blocks
+            .first()
+            .map(|bl| bl.attention.n_heads)
+            .unwrap_or(1);
         let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &x.device())
             .reshape([1, 1, t, t])
             .expand([b, heads, t, t]);
@@ -330,7 +368,12 @@ impl Prior {
     ///
     /// # Shapes
     /// `classes`: `[batch]`; `codes`: `[batch, seq_len]`. Returns a one-element tensor.
-    pub fn loss(&self, classes: Tensor<1, Int>, codes: Tensor<2, Int>, dropout: Option<&mut DropoutRng>) -> Tensor<1> {
+    pub fn loss(
+        &self,
+        classes: Tensor<1, Int>,
+        codes: Tensor<2, Int>,
+        dropout: Option<&mut DropoutRng>,
+    ) -> Tensor<1> {
         let [b, n] = codes.dims();
         let inputs = codes.clone().slice([0..b, 0..n - 1]);
         let logits = self.forward(classes, Some(inputs), dropout);
@@ -343,7 +386,12 @@ impl Prior {
     ///
     /// # Shapes
     /// `classes`: `[batch]`; `codes`: `[batch]`; returns `[batch, vocab_size]`.
-    pub fn step(&self, classes: Tensor<1, Int>, codes: Option<Tensor<1, Int>>, cache: &mut KvCache) -> Tensor<2> {
+    pub fn step(
+        &self,
+        classes: Tensor<1, Int>,
+        codes: Option<Tensor<1, Int>>,
+        cache: &mut KvCache,
+    ) -> Tensor<2> {
         let [b] = classes.dims();
         let t = cache.position;
         let mut x = match codes {
@@ -351,7 +399,12 @@ impl Prior {
             _ => self.class_embedding.forward(classes.reshape([b, 1])),
         };
         let [_, _, d] = x.dims();
-        x = x + self.position.weight.val().slice([t..t + 1, 0..d]).reshape([1, 1, d]);
+        x = x + self
+            .position
+            .weight
+            .val()
+            .slice([t..t + 1, 0..d])
+            .reshape([1, 1, d]);
         if cache.layers.len() != self.blocks.len() {
             cache.layers = vec![None; self.blocks.len()];
         }
@@ -397,7 +450,10 @@ mod tests {
     fn cross_entropy_by_hand() {
         let device = Device::flex();
         // logits [1, 2, 3]: rows (0, 0, 0) and (1, 2, 3); targets 0 and 2.
-        let logits = Tensor::<3>::from_data(TensorData::new(vec![0f32, 0., 0., 1., 2., 3.], [1, 2, 3]), &device);
+        let logits = Tensor::<3>::from_data(
+            TensorData::new(vec![0f32, 0., 0., 1., 2., 3.], [1, 2, 3]),
+            &device,
+        );
         let targets = Tensor::<2, Int>::from_ints([[0, 2]], &device);
         let got: f32 = cross_entropy(logits, targets).into_scalar();
         let l1 = (3f64).ln();
@@ -412,8 +468,16 @@ mod tests {
         let classes = Tensor::<1, Int>::from_ints([1], &device);
         let a = Tensor::<2, Int>::from_ints([[1, 2, 3, 4, 5]], &device);
         let b = Tensor::<2, Int>::from_ints([[1, 2, 3, 6, 0]], &device);
-        let la: Vec<f32> = prior.forward(classes.clone(), Some(a), None).slice([0..1, 0..4]).try_into_vec_as::<f32>().unwrap();
-        let lb: Vec<f32> = prior.forward(classes, Some(b), None).slice([0..1, 0..4]).try_into_vec_as::<f32>().unwrap();
+        let la: Vec<f32> = prior
+            .forward(classes.clone(), Some(a), None)
+            .slice([0..1, 0..4])
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        let lb: Vec<f32> = prior
+            .forward(classes, Some(b), None)
+            .slice([0..1, 0..4])
+            .try_into_vec_as::<f32>()
+            .unwrap();
         for (x, y) in la.iter().zip(&lb) {
             assert!((x - y).abs() < 1e-5);
         }
@@ -426,13 +490,21 @@ mod tests {
         let classes = Tensor::<1, Int>::from_ints([0, 2], &device);
         let codes = [[3i64, 1, 4, 1, 5, 2], [6, 5, 0, 2, 1, 1]];
         let full: Vec<f32> = prior
-            .forward(classes.clone(), Some(Tensor::<2, Int>::from_ints(codes, &device)), None)
+            .forward(
+                classes.clone(),
+                Some(Tensor::<2, Int>::from_ints(codes, &device)),
+                None,
+            )
             .try_into_vec_as::<f32>()
             .unwrap(); // [2, 7, 7]
         let mut cache = KvCache::default();
         for t in 0..7 {
-            let prev = (t > 0).then(|| Tensor::<1, Int>::from_ints([codes[0][t - 1], codes[1][t - 1]], &device));
-            let step: Vec<f32> = prior.step(classes.clone(), prev, &mut cache).try_into_vec_as::<f32>().unwrap();
+            let prev = (t > 0)
+                .then(|| Tensor::<1, Int>::from_ints([codes[0][t - 1], codes[1][t - 1]], &device));
+            let step: Vec<f32> = prior
+                .step(classes.clone(), prev, &mut cache)
+                .try_into_vec_as::<f32>()
+                .unwrap();
             for row in 0..2 {
                 for v in 0..7 {
                     let f = full[row * 49 + t * 7 + v];

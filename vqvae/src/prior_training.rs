@@ -211,7 +211,12 @@ const SHUFFLE_STREAM: u64 = 1;
 const DROPOUT_STREAM: u64 = 5;
 
 /// Mean cross-entropy (nats per code) of `prior` (non-autodiff) on `seqs`.
-fn eval_loss(prior: &Prior, seqs: &[(usize, Vec<usize>)], batch: usize, device: &Device) -> Result<f64> {
+fn eval_loss(
+    prior: &Prior,
+    seqs: &[(usize, Vec<usize>)],
+    batch: usize,
+    device: &Device,
+) -> Result<f64> {
     let (mut sum, mut n) = (0f64, 0usize);
     for chunk in seqs.chunks(batch.max(1)) {
         let classes: Vec<usize> = chunk.iter().map(|(c, _)| *c).collect();
@@ -225,7 +230,13 @@ fn eval_loss(prior: &Prior, seqs: &[(usize, Vec<usize>)], batch: usize, device: 
 
 /// Copies the files of a VQ-VAE directory that generation needs into `to`.
 fn copy_vqvae(from: &Path, to: &Path) -> Result<()> {
-    for name in [CONFIG_FILE, MODEL_FILE, VQ_STATE_FILE, "provenance.json", "report.json"] {
+    for name in [
+        CONFIG_FILE,
+        MODEL_FILE,
+        VQ_STATE_FILE,
+        "provenance.json",
+        "report.json",
+    ] {
         let src = from.join(name);
         if !src.exists() && matches!(name, "provenance.json" | "report.json") {
             continue;
@@ -306,7 +317,10 @@ pub fn train_prior(
         cfg = saved;
     } else {
         copy_vqvae(vqvae_dir, &run.file(VQVAE_DIR))?;
-        run.save_json("provenance.json", &provenance(&[&data.train, &data.val], cfg.seed)?)?;
+        run.save_json(
+            "provenance.json",
+            &provenance(&[&data.train, &data.val], cfg.seed)?,
+        )?;
     }
     run.save_json(CONFIG_FILE, &cfg)?;
 
@@ -349,7 +363,8 @@ pub fn train_prior(
             },
         )?;
     }
-    let train: Vec<(usize, Vec<usize>)> = train_db.iter().map(|x| x.label).zip(train_codes).collect();
+    let train: Vec<(usize, Vec<usize>)> =
+        train_db.iter().map(|x| x.label).zip(train_codes).collect();
     let val: Vec<(usize, Vec<usize>)> = val_db.iter().map(|x| x.label).zip(val_codes).collect();
 
     let mut trainer = PriorTrainer::new(cfg.model.clone(), cfg.seed, &device)?;
@@ -382,7 +397,10 @@ pub fn train_prior(
     for epoch in state.epoch + 1..=cfg.epochs {
         order.sort_unstable();
         order.shuffle(&mut shuffle);
-        progress.start(&format!("prior epoch {epoch}/{}", cfg.epochs), steps_per_epoch as u64);
+        progress.start(
+            &format!("prior epoch {epoch}/{}", cfg.epochs),
+            steps_per_epoch as u64,
+        );
         let t0 = Instant::now();
         let (mut loss_sum, mut lr) = (0f64, cfg.lr);
         for chunk in order.chunks(bs) {
@@ -402,7 +420,10 @@ pub fn train_prior(
             }
             loss_sum += loss;
             progress.advance(1);
-            progress.message(&format!("loss {loss:.3} nats ({:.3} bits/code)", loss / std::f64::consts::LN_2));
+            progress.message(&format!(
+                "loss {loss:.3} nats ({:.3} bits/code)",
+                loss / std::f64::consts::LN_2
+            ));
         }
         progress.finish();
         let seconds = t0.elapsed().as_secs_f64();
@@ -535,14 +556,27 @@ impl PriorModel {
     }
 
     /// Samples code grids (see [`sample_codes`]).
-    pub fn sample(&self, classes: &[usize], seeds: &[u64], sampling: &SamplingConfig, use_cache: bool) -> Result<Vec<Vec<usize>>> {
+    pub fn sample(
+        &self,
+        classes: &[usize],
+        seeds: &[u64],
+        sampling: &SamplingConfig,
+        use_cache: bool,
+    ) -> Result<Vec<Vec<usize>>> {
         if let Some(&bad) = classes.iter().find(|&&c| c >= self.classes().len()) {
             return Err(Error::UnknownClass {
                 class: format!("#{bad}"),
                 valid: self.classes().to_vec(),
             });
         }
-        sample_codes(&self.prior, classes, seeds, sampling, use_cache, &self.device)
+        sample_codes(
+            &self.prior,
+            classes,
+            seeds,
+            sampling,
+            use_cache,
+            &self.device,
+        )
     }
 
     /// The device it runs on.

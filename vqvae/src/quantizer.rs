@@ -46,13 +46,22 @@ impl QuantizerConfig {
             return Err(Error::config("commitment", "must be a finite number >= 0"));
         }
         if !(self.decay > 0.0 && self.decay < 1.0) {
-            return Err(Error::config("decay", "must lie strictly between 0 and 1 (e.g. 0.99)"));
+            return Err(Error::config(
+                "decay",
+                "must lie strictly between 0 and 1 (e.g. 0.99)",
+            ));
         }
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::config("epsilon", "must be a small positive number (e.g. 1e-5)"));
+            return Err(Error::config(
+                "epsilon",
+                "must be a small positive number (e.g. 1e-5)",
+            ));
         }
         if !(self.dead_code_threshold.is_finite() && self.dead_code_threshold >= 0.0) {
-            return Err(Error::config("dead_code_threshold", "must be a finite number >= 0"));
+            return Err(Error::config(
+                "dead_code_threshold",
+                "must be a finite number >= 0",
+            ));
         }
         Ok(())
     }
@@ -105,7 +114,10 @@ impl Codebook {
             return Err(Error::Shape {
                 what: "codebook",
                 expected: vec![self.size, self.dim],
-                actual: vec![self.ema_count.len(), self.embeddings.len() / self.size.max(1)],
+                actual: vec![
+                    self.ema_count.len(),
+                    self.embeddings.len() / self.size.max(1),
+                ],
             });
         }
         Ok(())
@@ -158,7 +170,10 @@ impl Codebook {
         for (row, &c) in codes.iter().enumerate() {
             let c = c.min(k - 1);
             counts[c] += 1.0;
-            for (s, v) in sums[c * d..(c + 1) * d].iter_mut().zip(&z[row * d..(row + 1) * d]) {
+            for (s, v) in sums[c * d..(c + 1) * d]
+                .iter_mut()
+                .zip(&z[row * d..(row + 1) * d])
+            {
                 *s += v;
             }
         }
@@ -276,9 +291,8 @@ mod tests {
         let et = Tensor::<2>::from_data(TensorData::new(e.clone(), [k, d]), &device);
         let got: Vec<i64> = nearest_codes(zt, et).try_into_vec_as::<i64>().unwrap();
         for i in 0..n {
-            let dist = |j: usize| -> f32 {
-                (0..d).map(|c| (z[i * d + c] - e[j * d + c]).powi(2)).sum()
-            };
+            let dist =
+                |j: usize| -> f32 { (0..d).map(|c| (z[i * d + c] - e[j * d + c]).powi(2)).sum() };
             let best = (0..k)
                 .min_by(|&a, &b| dist(a).partial_cmp(&dist(b)).unwrap())
                 .unwrap();
@@ -318,11 +332,18 @@ mod tests {
         }
         assert!((cb.embeddings[0] - 0.9).abs() < 0.02, "{:?}", cb.embeddings);
         assert!((cb.embeddings[1] - 1.1).abs() < 0.02, "{:?}", cb.embeddings);
-        assert!((cb.embeddings[2] + 0.95).abs() < 0.02, "{:?}", cb.embeddings);
+        assert!(
+            (cb.embeddings[2] + 0.95).abs() < 0.02,
+            "{:?}",
+            cb.embeddings
+        );
         // Entry 2 is never used: it keeps being restarted onto a batch row.
         let stats = cb.update(&z, &[0, 0, 1, 1], &cfg, &mut rng);
         assert_eq!(stats.restarted, 1);
         let e2 = &cb.embeddings[4..6];
-        assert!(z.chunks(2).any(|row| row == e2), "{e2:?} is not a batch row");
+        assert!(
+            z.chunks(2).any(|row| row == e2),
+            "{e2:?} is not a batch row"
+        );
     }
 }

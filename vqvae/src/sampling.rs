@@ -48,7 +48,10 @@ impl SamplingConfig {
         if let Some(p) = self.top_p
             && !(p > 0.0 && p <= 1.0)
         {
-            return Err(Error::config("top_p", format!("must lie in (0, 1], got {p}")));
+            return Err(Error::config(
+                "top_p",
+                format!("must lie in (0, 1], got {p}"),
+            ));
         }
         Ok(())
     }
@@ -153,7 +156,10 @@ pub fn sample_codes(
             prior.step(class_t.clone(), prev, &mut cache)
         } else {
             let prefix = (t > 0).then(|| {
-                let flat: Vec<i64> = out.iter().flat_map(|s| s.iter().map(|&c| c as i64)).collect();
+                let flat: Vec<i64> = out
+                    .iter()
+                    .flat_map(|s| s.iter().map(|&c| c as i64))
+                    .collect();
                 Tensor::<2, Int>::from_data(TensorData::new(flat, [b, t]), device)
             });
             let all = prior.forward(class_t.clone(), prefix, None);
@@ -203,8 +209,22 @@ mod tests {
         assert_eq!(nucleus.pick(&logits, 0.9999), 2);
         let plain = SamplingConfig::default();
         assert_eq!(plain.pick(&logits, 0.999), 3);
-        assert!(SamplingConfig { top_p: Some(1.5), ..Default::default() }.validate().is_err());
-        assert!(SamplingConfig { temperature: -1.0, ..Default::default() }.validate().is_err());
+        assert!(
+            SamplingConfig {
+                top_p: Some(1.5),
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            SamplingConfig {
+                temperature: -1.0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 
     #[test]

@@ -96,7 +96,12 @@ pub struct VqVaeTrainer {
 
 impl VqVaeTrainer {
     /// A fresh model with weights drawn from `seed`, on `device` (autodiff is enabled here).
-    pub fn new(config: VqVaeConfig, quantizer: QuantizerConfig, seed: u64, device: &Device) -> Result<Self> {
+    pub fn new(
+        config: VqVaeConfig,
+        quantizer: QuantizerConfig,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
         quantizer.validate()?;
         let device = device.clone().autodiff();
         let model = init_seeded(seed, &device, || config.init(&device))?;
@@ -122,9 +127,12 @@ impl VqVaeTrainer {
     pub fn step(&mut self, batch: &VqBatch, lr: f64) -> Result<VqStepStats> {
         let codebook_t = self.codebook.tensor(&self.device);
         let protos = self.prototypes.tensor(&batch.labels, &self.device);
-        let out = self
-            .model
-            .forward(batch.inputs.clone(), batch.classes.clone(), codebook_t, protos);
+        let out = self.model.forward(
+            batch.inputs.clone(),
+            batch.classes.clone(),
+            codebook_t,
+            protos,
+        );
         let [b, _, m, f] = batch.targets.dims();
         let recon = out.reconstruction.slice([0..b, 0..1, 0..m, 0..f]);
         let recon_loss = (recon - batch.targets.clone()).square().mean();
@@ -147,8 +155,11 @@ impl VqVaeTrainer {
             .inner()
             .try_into_vec_as::<f32>()
             .map_err(Error::tensor)?;
-        let stats = self.codebook.update(&z, &codes, &self.quantizer, &mut self.rng);
-        self.prototypes.update(&profiles, &batch.labels, PROTOTYPE_DECAY);
+        let stats = self
+            .codebook
+            .update(&z, &codes, &self.quantizer, &mut self.rng);
+        self.prototypes
+            .update(&profiles, &batch.labels, PROTOTYPE_DECAY);
         Ok(VqStepStats {
             reconstruction,
             commitment,
@@ -179,10 +190,16 @@ impl PriorBatch {
             return Err(Error::Shape {
                 what: "prior batch",
                 expected: vec![b, n.max(2)],
-                actual: vec![codes.len(), codes.iter().map(|c| c.len()).min().unwrap_or(0)],
+                actual: vec![
+                    codes.len(),
+                    codes.iter().map(|c| c.len()).min().unwrap_or(0),
+                ],
             });
         }
-        let flat: Vec<i64> = codes.iter().flat_map(|c| c.iter().map(|&x| x as i64)).collect();
+        let flat: Vec<i64> = codes
+            .iter()
+            .flat_map(|c| c.iter().map(|&x| x as i64))
+            .collect();
         Ok(Self {
             classes: Tensor::from_data(
                 TensorData::new(classes.iter().map(|&c| c as i64).collect::<Vec<_>>(), [b]),
@@ -233,9 +250,11 @@ impl PriorTrainer {
 
     /// One step at learning rate `lr`; returns the cross-entropy in nats per code.
     pub fn step(&mut self, batch: &PriorBatch, lr: f64) -> Result<f64> {
-        let loss = self
-            .model
-            .loss(batch.classes.clone(), batch.codes.clone(), Some(&mut self.dropout));
+        let loss = self.model.loss(
+            batch.classes.clone(),
+            batch.codes.clone(),
+            Some(&mut self.dropout),
+        );
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
         scalar(loss.inner())
@@ -274,7 +293,11 @@ mod tests {
                 for bin in 0..16 {
                     for t in 0..30 {
                         let band = if label == 0 { bin < 6 } else { bin >= 10 };
-                        let v = if band && t >= on && t < on + 12 { amp * 2.0 } else { -0.5 };
+                        let v = if band && t >= on && t < on + 12 {
+                            amp * 2.0
+                        } else {
+                            -0.5
+                        };
                         data[bin * 30 + t] = v + 0.05 * rng.random_range(-1.0..1.0f32);
                     }
                 }
@@ -289,7 +312,8 @@ mod tests {
         let cfg = tiny_vq();
         let data = toy_examples(16, 1);
         let run = || {
-            let mut t = VqVaeTrainer::new(cfg.clone(), QuantizerConfig::default(), 42, &device).unwrap();
+            let mut t =
+                VqVaeTrainer::new(cfg.clone(), QuantizerConfig::default(), 42, &device).unwrap();
             let mut losses = Vec::new();
             let mut last_codes = Vec::new();
             for step in 0..60 {
@@ -305,7 +329,10 @@ mod tests {
         let (losses, codes, cb) = run();
         let first = losses[..3].iter().sum::<f64>() / 3.0;
         let last = losses[57..].iter().sum::<f64>() / 3.0;
-        assert!(last < 0.5 * first, "loss did not fall: {first} -> {last} ({losses:?})");
+        assert!(
+            last < 0.5 * first,
+            "loss did not fall: {first} -> {last} ({losses:?})"
+        );
         let mut distinct = codes.clone();
         distinct.sort_unstable();
         distinct.dedup();
@@ -337,13 +364,26 @@ mod tests {
         for i in 0..16 {
             let s0 = rng.random_range(0..8usize);
             let c = i % 2;
-            seqs.push((0..12).map(|j| if c == 0 { (s0 + j) % 8 } else { (s0 + 8 * 12 - j) % 8 }).collect::<Vec<_>>());
+            seqs.push(
+                (0..12)
+                    .map(|j| {
+                        if c == 0 {
+                            (s0 + j) % 8
+                        } else {
+                            (s0 + 8 * 12 - j) % 8
+                        }
+                    })
+                    .collect::<Vec<_>>(),
+            );
             classes.push(c);
         }
         let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
         let batch = PriorBatch::new(&classes, &refs, t.device()).unwrap();
         let losses: Vec<f64> = (0..60).map(|_| t.step(&batch, 5e-3).unwrap()).collect();
         assert!(losses[0] > 1.8, "{losses:?}");
-        assert!(losses[59] < 0.6 * losses[0], "prior loss did not fall: {losses:?}");
+        assert!(
+            losses[59] < 0.6 * losses[0],
+            "prior loss did not fall: {losses:?}"
+        );
     }
 }

@@ -254,7 +254,10 @@ fn quality(
     let n_frames = parts.config.n_frames;
     let (mut se, mut ae, mut se_db, mut count) = (0f64, 0f64, 0f64, 0usize);
     let mut usage = CodeUsage::new(parts.config.codebook_size);
-    for (x, (r, codes)) in data.iter().zip(pass.reconstructions.iter().zip(&pass.codes)) {
+    for (x, (r, codes)) in data
+        .iter()
+        .zip(pass.reconstructions.iter().zip(&pass.codes))
+    {
         usage.add(codes);
         for (i, (a, b)) in x.data.iter().zip(r).enumerate() {
             let d = f64::from(a - b);
@@ -327,7 +330,12 @@ fn reconstructions_png(
     if tiles.is_empty() {
         return Ok(());
     }
-    auscult_plot::contact_sheet_png(path, "VQ-VAE: originals (left) and reconstructions (right)", &tiles, 4)?;
+    auscult_plot::contact_sheet_png(
+        path,
+        "VQ-VAE: originals (left) and reconstructions (right)",
+        &tiles,
+        4,
+    )?;
     Ok(())
 }
 
@@ -370,16 +378,24 @@ pub fn train_vqvae(
     }
     run.save_json(CONFIG_FILE, &cfg)?;
     if !config.resume {
-        run.save_json("provenance.json", &provenance(&[&data.train, &data.val], cfg.seed)?)?;
+        run.save_json(
+            "provenance.json",
+            &provenance(&[&data.train, &data.val], cfg.seed)?,
+        )?;
     }
 
     progress.message("computing log-Mel spectrograms");
     let train_db = log_mels(&data.train, &cfg.mel, &cfg.examples)?;
     let val_db = log_mels(&data.val, &cfg.mel, &cfg.examples)?;
-    let (m, f, fp) = (cfg.model.n_mels, cfg.model.n_frames, cfg.model.padded_frames());
+    let (m, f, fp) = (
+        cfg.model.n_mels,
+        cfg.model.n_frames,
+        cfg.model.padded_frames(),
+    );
 
     let device = auscult_experiment::device(cfg.device)?;
-    let mut trainer = VqVaeTrainer::new(cfg.model.clone(), cfg.quantizer.clone(), cfg.seed, &device)?;
+    let mut trainer =
+        VqVaeTrainer::new(cfg.model.clone(), cfg.quantizer.clone(), cfg.seed, &device)?;
     let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
     let mut state = TrainingState::default();
     let normalizer;
@@ -392,7 +408,7 @@ pub fn train_vqvae(
         trainer.optimizer = load_optimizer(trainer.optimizer, run.file(OPTIMIZER_FILE))?;
         let saved: VqState = run.load_json(VQ_STATE_FILE)?;
         trainer.codebook = saved.codebook;
-        trainer.prototypes = saved.prototypes;
+        trainer.prototypes = saved.training_prototypes.unwrap_or(saved.prototypes);
         normalizer = saved.normalizer;
         for (stream, pos) in &state.rng_positions {
             match *stream {
@@ -417,7 +433,10 @@ pub fn train_vqvae(
     for epoch in state.epoch + 1..=cfg.epochs {
         order.sort_unstable();
         order.shuffle(&mut shuffle);
-        progress.start(&format!("VQ-VAE epoch {epoch}/{}", cfg.epochs), steps_per_epoch as u64);
+        progress.start(
+            &format!("VQ-VAE epoch {epoch}/{}", cfg.epochs),
+            steps_per_epoch as u64,
+        );
         let t0 = Instant::now();
         let mut usage = CodeUsage::new(cfg.model.codebook_size);
         let (mut rec_sum, mut com_sum, mut restarted, mut lr) = (0f64, 0f64, 0usize, cfg.lr);
@@ -498,6 +517,7 @@ pub fn train_vqvae(
                 codebook: trainer.codebook.clone(),
                 prototypes: trainer.prototypes.clone(),
                 normalizer: normalizer.clone(),
+                training_prototypes: None,
             },
         )?;
         run.save_state(&state)?;
@@ -515,14 +535,15 @@ pub fn train_vqvae(
     };
     let pass = run_pass(parts, &train_refs, 2 * bs, false, &device)?;
     let labels: Vec<usize> = train.iter().map(|x| x.label).collect();
+    let training_prototypes = trainer.prototypes.clone();
     trainer.prototypes.set_means(&pass.profiles, &labels);
-    save_module(&trainer.model, run.file(MODEL_FILE))?;
     run.save_json(
         VQ_STATE_FILE,
         &VqState {
             codebook: trainer.codebook.clone(),
             prototypes: trainer.prototypes.clone(),
             normalizer: normalizer.clone(),
+            training_prototypes: Some(training_prototypes),
         },
     )?;
 

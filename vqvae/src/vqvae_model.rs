@@ -40,6 +40,10 @@ pub struct VqState {
     pub prototypes: ClassPrototypes,
     /// Per-Mel-bin normalisation of the inputs (and of the decoder's outputs, inverted).
     pub normalizer: Normalizer,
+    /// The moving-average prototypes training had reached, when `prototypes` holds the exact
+    /// means computed after training (what `--resume` continues from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_prototypes: Option<ClassPrototypes>,
 }
 
 /// What one inference pass over a batch returns.
@@ -98,8 +102,12 @@ pub(crate) fn run_pass(
                 .slice([0..b, 0..1, 0..m, 0..f])
                 .try_into_vec_as::<f32>()
                 .map_err(Error::tensor)?;
-            out.reconstructions.extend(rec.chunks(m * f).map(|c| c.to_vec()));
-            let p: Vec<f32> = fw.skip_profile.try_into_vec_as::<f32>().map_err(Error::tensor)?;
+            out.reconstructions
+                .extend(rec.chunks(m * f).map(|c| c.to_vec()));
+            let p: Vec<f32> = fw
+                .skip_profile
+                .try_into_vec_as::<f32>()
+                .map_err(Error::tensor)?;
             out.profiles.extend(p);
         } else {
             let (z, skip) = model.encoder.forward(batch.inputs);
@@ -202,13 +210,7 @@ impl VqVaeModel {
     pub fn encode(&self, data: &[LogMel]) -> Result<Vec<Vec<usize>>> {
         let norm = self.normalise(data);
         let refs: Vec<&LogMel> = norm.iter().collect();
-        let pass = run_pass(
-            self.parts(),
-            &refs,
-            INFERENCE_BATCH,
-            false,
-            &self.device,
-        )?;
+        let pass = run_pass(self.parts(), &refs, INFERENCE_BATCH, false, &self.device)?;
         Ok(pass.codes)
     }
 
@@ -216,13 +218,7 @@ impl VqVaeModel {
     pub fn reconstruct(&self, data: &[LogMel]) -> Result<Vec<Vec<f32>>> {
         let norm = self.normalise(data);
         let refs: Vec<&LogMel> = norm.iter().collect();
-        let pass = run_pass(
-            self.parts(),
-            &refs,
-            INFERENCE_BATCH,
-            true,
-            &self.device,
-        )?;
+        let pass = run_pass(self.parts(), &refs, INFERENCE_BATCH, true, &self.device)?;
         Ok(pass
             .reconstructions
             .into_iter()
@@ -261,7 +257,10 @@ impl VqVaeModel {
         let cb = self.state.codebook.tensor(&self.device);
         let (m, f) = (cfg.n_mels, cfg.n_frames);
         let mut out = Vec::with_capacity(codes.len());
-        for (cc, cl) in codes.chunks(INFERENCE_BATCH).zip(classes.chunks(INFERENCE_BATCH)) {
+        for (cc, cl) in codes
+            .chunks(INFERENCE_BATCH)
+            .zip(classes.chunks(INFERENCE_BATCH))
+        {
             let b = cc.len();
             let flat: Vec<i64> = cc
                 .iter()

@@ -1,18 +1,29 @@
 //! End to end on a tiny synthetic ICBHI corpus: train a tiny VQ-VAE (and resume it), train a
 //! tiny prior, generate corpora, read them back.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
-use auscult_datasets::{ExampleSet, GeneratedCorpus, LoadOptions, SplitSpec, SynthConfig, load_examples, synth_icbhi};
+use auscult_datasets::{
+    ExampleSet, GeneratedCorpus, LoadOptions, SplitSpec, SynthConfig, load_examples, synth_icbhi,
+};
 use auscult_experiment::{LrSchedule, NoProgress, read_metrics};
 use auscult_vqvae::{
-    ClassCounts, GenerateRequest, PriorConfig, PriorTrainConfig, QualityReport, SamplingConfig, VqVaeConfig,
-    VqVaeTrainConfig, default_examples, generate, train_prior, train_vqvae,
+    ClassCounts, GenerateRequest, PriorConfig, PriorTrainConfig, QualityReport, SamplingConfig,
+    VqVaeConfig, VqVaeTrainConfig, default_examples, generate, train_prior, train_vqvae,
 };
 
 fn data(dir: &Path) -> ExampleSet {
     let root = dir.join("icbhi");
-    synth_icbhi(&root, &SynthConfig { patients: 12, ..SynthConfig::icbhi(3) }).unwrap();
+    synth_icbhi(
+        &root,
+        &SynthConfig {
+            patients: 12,
+            ..SynthConfig::icbhi(3)
+        },
+    )
+    .unwrap();
     let opts = LoadOptions {
         examples: default_examples(),
         split: SplitSpec::All,
@@ -21,7 +32,12 @@ fn data(dir: &Path) -> ExampleSet {
         ..LoadOptions::default()
     };
     let set = load_examples(&root, &opts).unwrap();
-    assert!(set.train.len() >= 12 && !set.val.is_empty(), "{} train, {} val", set.train.len(), set.val.len());
+    assert!(
+        set.train.len() >= 12 && !set.val.is_empty(),
+        "{} train, {} val",
+        set.train.len(),
+        set.val.len()
+    );
     set
 }
 
@@ -46,7 +62,11 @@ fn tiny_vq(epochs: usize) -> VqVaeTrainConfig {
 }
 
 fn column(path: &Path, key: &str) -> Vec<f64> {
-    read_metrics(path).unwrap().iter().map(|v| v[key].as_f64().unwrap()).collect()
+    read_metrics(path)
+        .unwrap()
+        .iter()
+        .map(|v| v[key].as_f64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -56,10 +76,13 @@ fn train_resume_prior_and_generate() {
 
     // VQ-VAE: the reconstruction loss falls, several codes are used.
     let vq_dir = tmp.path().join("vq");
-    let report = train_vqvae(&tiny_vq(12), &set, &vq_dir, &NoProgress).unwrap(); eprintln!("{:?}", column(&vq_dir.join("metrics.jsonl"), "train_reconstruction")); eprintln!("{:?}", column(&vq_dir.join("metrics.jsonl"), "train_perplexity")); eprintln!("{:?}", column(&vq_dir.join("metrics.jsonl"), "val_reconstruction"));
+    let report = train_vqvae(&tiny_vq(6), &set, &vq_dir, &NoProgress).unwrap();
     let rec = column(&vq_dir.join("metrics.jsonl"), "train_reconstruction");
     assert_eq!(rec.len(), 6);
-    assert!(rec[5] < 0.8 * rec[0], "reconstruction loss did not fall: {rec:?}");
+    assert!(
+        rec[5] < 0.8 * rec[0] && rec[5] < rec[1],
+        "reconstruction loss did not fall: {rec:?}"
+    );
     assert!(report.codes_used > 1, "{report:?}");
     assert!(report.perplexity > 1.0 && report.reconstruction_mae_db.is_finite());
     assert!(vq_dir.join("reconstructions.png").is_file());
@@ -68,12 +91,17 @@ fn train_resume_prior_and_generate() {
     // Resuming a 3-epoch run to 6 epochs gives exactly the 6-epoch run.
     let resumed = tmp.path().join("vq-resumed");
     train_vqvae(&tiny_vq(3), &set, &resumed, &NoProgress).unwrap();
-    let err = train_vqvae(&tiny_vq(6), &set, &resumed, &NoProgress).unwrap_err().to_string();
+    let err = train_vqvae(&tiny_vq(6), &set, &resumed, &NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--resume"), "{err}");
     let mut again = tiny_vq(6);
     again.resume = true;
     train_vqvae(&again, &set, &resumed, &NoProgress).unwrap();
-    assert_eq!(rec, column(&resumed.join("metrics.jsonl"), "train_reconstruction"));
+    assert_eq!(
+        rec,
+        column(&resumed.join("metrics.jsonl"), "train_reconstruction")
+    );
 
     // Prior: its loss falls.
     let prior_dir = tmp.path().join("prior");
@@ -96,7 +124,9 @@ fn train_resume_prior_and_generate() {
     let prior = train_prior(&vq_dir, &pcfg, &set, &prior_dir, &NoProgress).unwrap();
     let loss = column(&prior_dir.join("metrics.jsonl"), "train_loss");
     assert!(loss[2] < loss[0], "prior loss did not fall: {loss:?}");
-    assert!(prior.bits_per_code.is_finite() && prior.bits_per_code < prior.uniform_bits_per_code + 1.0);
+    assert!(
+        prior.bits_per_code.is_finite() && prior.bits_per_code < prior.uniform_bits_per_code + 1.0
+    );
 
     // Generate: requested counts, read back by `datasets`, same seed -> same bytes.
     let request = GenerateRequest {
@@ -107,6 +137,8 @@ fn train_resume_prior_and_generate() {
             top_p: Some(0.95),
         },
         seed: 9,
+        wav: true,
+        griffin_lim_iters: 4,
         ..GenerateRequest::default()
     };
     let out_a = tmp.path().join("corpus-a");
@@ -119,14 +151,28 @@ fn train_resume_prior_and_generate() {
     assert_eq!(counts["normal"], 0);
     let loaded = corpus.load().unwrap();
     assert_eq!(loaded.len(), 5);
-    assert!(loaded.iter().all(|(_, s)| s.n_bins == 64 && s.n_frames == 126 && s.data.iter().all(|v| v.is_finite())));
-    assert_eq!(corpus.manifest.mel, serde_json::to_value(auscult_vqvae::default_mel()).unwrap());
+    assert!(
+        loaded.iter().all(|(_, s)| s.n_bins == 64
+            && s.n_frames == 126
+            && s.data.iter().all(|v| v.is_finite()))
+    );
+    assert_eq!(
+        corpus.manifest.mel,
+        serde_json::to_value(auscult_vqvae::default_mel()).unwrap()
+    );
     assert!(out_a.join("contact_sheet.png").is_file());
+    let wavs = std::fs::read_dir(out_a.join("wav")).unwrap().count();
+    assert_eq!(wavs, 5, "one WAV per sample");
     let quality: QualityReport =
         serde_json::from_slice(&std::fs::read(out_a.join("quality.json")).unwrap()).unwrap();
     assert_eq!(quality.samples, 5);
     assert!(quality.nearest_neighbour.train_to_train_mean > 0.0);
-    assert!(quality.per_class.iter().any(|c| c.class == "crackle" && c.generated == 3 && c.profile_rmse_db.is_some()));
+    assert!(
+        quality
+            .per_class
+            .iter()
+            .any(|c| c.class == "crackle" && c.generated == 3 && c.profile_rmse_db.is_some())
+    );
 
     let out_b = tmp.path().join("corpus-b");
     generate(&prior_dir, &request, &out_b, &NoProgress).unwrap();
@@ -149,7 +195,11 @@ fn train_resume_prior_and_generate() {
     let train_counts = ExampleSet::class_counts(&set.train, set.classes.len());
     let majority = *train_counts.iter().max().unwrap();
     for (i, c) in set.classes.iter().enumerate() {
-        assert_eq!(r.counts[c] + train_counts[i], majority.max(train_counts[i]), "class {c}");
+        assert_eq!(
+            r.counts[c] + train_counts[i],
+            majority.max(train_counts[i]),
+            "class {c}"
+        );
     }
 
     // An unknown class is an error that lists the valid ones.
@@ -157,8 +207,13 @@ fn train_resume_prior_and_generate() {
         counts: ClassCounts::PerClass(vec![("stridor".into(), 1)]),
         ..request
     };
-    let err = generate(&prior_dir, &bad, &tmp.path().join("corpus-bad"), &NoProgress)
-        .unwrap_err()
-        .to_string();
+    let err = generate(
+        &prior_dir,
+        &bad,
+        &tmp.path().join("corpus-bad"),
+        &NoProgress,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("stridor") && err.contains("crackle"), "{err}");
 }

@@ -810,11 +810,12 @@ fn results_table(report: &StudyReport) -> String {
             s.macro_f1.pct()
         );
         for c in &classes {
-            let _ = write!(
-                t,
-                " {} |",
-                s.recall.get(c).map_or("-".to_string(), Spread::pct)
-            );
+            let cell = s
+                .recall
+                .iter()
+                .find(|(k, _)| k == c)
+                .map_or("-".to_string(), |(_, v)| v.pct());
+            let _ = write!(t, " {cell} |");
         }
         t.push('\n');
     }

@@ -72,7 +72,8 @@ pub struct Args {
     /// Turn SpecAugment (time and frequency masks) off.
     #[arg(long)]
     pub no_spec_augment: bool,
-    /// Network preset: small (CPU default), cnn6 or cnn10 (GPU sizes).
+    /// Network preset: small (CPU default, 8-16-32-64 channels), medium (16-32-64-128), cnn6 or
+    /// cnn10 (GPU sizes).
     #[arg(long, value_name = "PRESET")]
     pub model: Option<String>,
     /// Maximum number of epochs (default 30).

@@ -25,10 +25,42 @@ const RATES: [(u32, f64); 3] = [(48_000, 0.85), (44_100, 0.12), (16_000, 0.03)];
 const DATES: [&str; 3] = ["20200413", "20200415", "20200502"];
 /// The real `combined_data.csv` header (36 columns).
 const CSV_HEADER: [&str; 36] = [
-    "id", "a", "covid_status", "record_date", "ep", "g", "l_c", "l_l", "l_s", "rU", "smoker", "cold", "ht",
-    "diabetes", "cough", "ctDate", "ctScan", "ctScore", "diarrhoea", "fever", "loss_of_smell", "mp",
-    "testType", "test_date", "test_status", "um", "vacc", "bd", "others_resp", "ftg", "st", "ihd", "asthma",
-    "others_preexist", "cld", "pneumonia",
+    "id",
+    "a",
+    "covid_status",
+    "record_date",
+    "ep",
+    "g",
+    "l_c",
+    "l_l",
+    "l_s",
+    "rU",
+    "smoker",
+    "cold",
+    "ht",
+    "diabetes",
+    "cough",
+    "ctDate",
+    "ctScan",
+    "ctScore",
+    "diarrhoea",
+    "fever",
+    "loss_of_smell",
+    "mp",
+    "testType",
+    "test_date",
+    "test_status",
+    "um",
+    "vacc",
+    "bd",
+    "others_resp",
+    "ftg",
+    "st",
+    "ihd",
+    "asthma",
+    "others_preexist",
+    "cld",
+    "pneumonia",
 ];
 /// Localities, some with commas (quoted in the CSV) or trailing spaces, as in the real file.
 const PLACES: [(&str, &str); 6] = [
@@ -61,7 +93,15 @@ fn participant_id(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// A harmonic voice with three formants, `f0` jittered; `breathiness` adds noise.
-fn voice(rng: &mut ChaCha8Rng, n: usize, sr: u32, f0: f64, formants: [f64; 3], breathiness: f64, syllables: Option<(f64, f64)>) -> Vec<f32> {
+fn voice(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    sr: u32,
+    f0: f64,
+    formants: [f64; 3],
+    breathiness: f64,
+    syllables: Option<(f64, f64)>,
+) -> Vec<f32> {
     let sr_f = f64::from(sr);
     let mut x = vec![0.0f32; n];
     let n_harm = ((4500.0f64.min(0.45 * sr_f)) / f0) as usize;
@@ -98,7 +138,13 @@ fn voice(rng: &mut ChaCha8Rng, n: usize, sr: u32, f0: f64, formants: [f64; 3], b
     x
 }
 
-fn synth_sound(p: &Participant, kind: SoundKind, seconds: f64, spectrum: &BreathSpectrum, rng: &mut ChaCha8Rng) -> Vec<f32> {
+fn synth_sound(
+    p: &Participant,
+    kind: SoundKind,
+    seconds: f64,
+    spectrum: &BreathSpectrum,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f32> {
     let sr = p.rate;
     let sr_f = f64::from(sr);
     let n = (seconds * sr_f) as usize;
@@ -109,14 +155,23 @@ fn synth_sound(p: &Participant, kind: SoundKind, seconds: f64, spectrum: &Breath
             let noise = shaped_noise(rng, &mut planner, n, sr, |f| {
                 db_to_amp(spectrum.psd_db(f.min(2500.0)) + 2.5 * (f.max(100.0) / 100.0).log2())
             });
-            let period = if kind == SoundKind::BreathingDeep { uniform(rng, 2.5, 4.0) } else { uniform(rng, 1.2, 2.0) }
-                * if p.positive { 0.8 } else { 1.0 };
+            let period = if kind == SoundKind::BreathingDeep {
+                uniform(rng, 2.5, 4.0)
+            } else {
+                uniform(rng, 1.2, 2.0)
+            } * if p.positive { 0.8 } else { 1.0 };
             let mut out: Vec<f32> = noise
                 .iter()
                 .enumerate()
                 .map(|(k, &v)| {
                     let u = (k as f64 / sr_f / period).fract();
-                    let env = if u < 0.4 { (PI * u / 0.4).sin() } else if u < 0.9 { 0.6 * (PI * (u - 0.4) / 0.5).sin() } else { 0.0 };
+                    let env = if u < 0.4 {
+                        (PI * u / 0.4).sin()
+                    } else if u < 0.9 {
+                        0.6 * (PI * (u - 0.4) / 0.5).sin()
+                    } else {
+                        0.0
+                    };
                     ((env + 0.03) * f64::from(v)) as f32
                 })
                 .collect();
@@ -124,7 +179,15 @@ fn synth_sound(p: &Participant, kind: SoundKind, seconds: f64, spectrum: &Breath
                 // Occasional crackle-like transients.
                 for _ in 0..(seconds * 2.0) as usize {
                     let at = rng.random_range(0..n.max(1));
-                    signal::add_crackle(&mut out, sr, at, uniform(rng, 0.005, 0.02), uniform(rng, 200.0, 600.0), 1.5, 0.0);
+                    signal::add_crackle(
+                        &mut out,
+                        sr,
+                        at,
+                        uniform(rng, 0.005, 0.02),
+                        uniform(rng, 200.0, 600.0),
+                        1.5,
+                        0.0,
+                    );
                 }
             }
             out
@@ -132,15 +195,24 @@ fn synth_sound(p: &Participant, kind: SoundKind, seconds: f64, spectrum: &Breath
         SoundKind::CoughHeavy | SoundKind::CoughShallow => {
             let noise = shaped_noise(rng, &mut planner, n, sr, |f| {
                 let band = 1.0 / (1.0 + ((f - 900.0) / 1200.0).powi(2));
-                let wet = if p.positive { 1.0 / (1.0 + ((f - 250.0) / 200.0).powi(2)) } else { 0.0 };
+                let wet = if p.positive {
+                    1.0 / (1.0 + ((f - 250.0) / 200.0).powi(2))
+                } else {
+                    0.0
+                };
                 band + wet
             });
             let coughs = rng.random_range(2..=4);
             let mut env = vec![0.0f64; n];
             for c in 0..coughs {
-                let start = ((c as f64 + uniform(rng, 0.1, 0.4)) / coughs as f64 * n as f64) as usize;
+                let start =
+                    ((c as f64 + uniform(rng, 0.1, 0.4)) / coughs as f64 * n as f64) as usize;
                 let tau = uniform(rng, 0.06, 0.15) * if p.positive { 1.5 } else { 1.0 };
-                let gain = if kind == SoundKind::CoughHeavy { 1.0 } else { 0.5 };
+                let gain = if kind == SoundKind::CoughHeavy {
+                    1.0
+                } else {
+                    0.5
+                };
                 for (k, e) in env.iter_mut().enumerate().skip(start) {
                     let t = (k - start) as f64 / sr_f;
                     if t > 6.0 * tau {
@@ -149,11 +221,27 @@ fn synth_sound(p: &Participant, kind: SoundKind, seconds: f64, spectrum: &Breath
                     *e += gain * (1.0 - (-t / 0.004).exp()) * (-t / tau).exp();
                 }
             }
-            noise.iter().zip(&env).map(|(&v, &e)| (f64::from(v) * e) as f32).collect()
+            noise
+                .iter()
+                .zip(&env)
+                .map(|(&v, &e)| (f64::from(v) * e) as f32)
+                .collect()
         }
         SoundKind::CountingFast | SoundKind::CountingNormal => {
-            let rate = if kind == SoundKind::CountingFast { 4.0 } else { 2.5 };
-            voice(rng, n, sr, p.f0, [600.0, 1400.0, 2500.0], breathy, Some((rate, 0.6)))
+            let rate = if kind == SoundKind::CountingFast {
+                4.0
+            } else {
+                2.5
+            };
+            voice(
+                rng,
+                n,
+                sr,
+                p.f0,
+                [600.0, 1400.0, 2500.0],
+                breathy,
+                Some((rate, 0.6)),
+            )
         }
         SoundKind::VowelA => voice(rng, n, sr, p.f0, [730.0, 1090.0, 2440.0], breathy, None),
         SoundKind::VowelE => voice(rng, n, sr, p.f0, [530.0, 1840.0, 2480.0], breathy, None),
@@ -181,7 +269,13 @@ fn seconds_for(cfg: &SynthConfig, kind: SoundKind, rng: &mut ChaCha8Rng) -> f64 
 fn csv_row(p: &Participant, rng: &mut ChaCha8Rng) -> Vec<String> {
     let (locality, state) = PLACES[p.place];
     let date = format!("{}-{}-{}", &p.date[..4], &p.date[4..6], &p.date[6..]);
-    let flag = |rng: &mut ChaCha8Rng, prob: f64| if rng.random_bool(prob) { "True".to_string() } else { String::new() };
+    let flag = |rng: &mut ChaCha8Rng, prob: f64| {
+        if rng.random_bool(prob) {
+            "True".to_string()
+        } else {
+            String::new()
+        }
+    };
     let mut row: BTreeMap<&str, String> = BTreeMap::new();
     row.insert("id", p.id.clone());
     row.insert("a", p.age.to_string());
@@ -200,7 +294,10 @@ fn csv_row(p: &Participant, rng: &mut ChaCha8Rng) -> Vec<String> {
     if p.positive {
         row.insert("test_status", "p".into());
     }
-    CSV_HEADER.iter().map(|h| row.get(h).cloned().unwrap_or_default()).collect()
+    CSV_HEADER
+        .iter()
+        .map(|h| row.get(h).cloned().unwrap_or_default())
+        .collect()
 }
 
 /// Writes a synthetic Coswara database into `out`.
@@ -246,17 +343,26 @@ pub fn synth_coswara(out: &Path, cfg: &SynthConfig) -> Result<SynthReport> {
                 female,
                 place: rng.random_range(0..PLACES.len()),
                 rate: rates[i],
-                f0: if female { uniform(&mut rng, 180.0, 240.0) } else { uniform(&mut rng, 100.0, 140.0) },
+                f0: if female {
+                    uniform(&mut rng, 180.0, 240.0)
+                } else {
+                    uniform(&mut rng, 100.0, 140.0)
+                },
                 positive: statuses[i].starts_with("positive"),
             }
         })
         .collect();
-    let mut pairs: Vec<(usize, SoundKind)> = (0..n).flat_map(|p| SoundKind::ALL.map(|k| (p, k))).collect();
+    let mut pairs: Vec<(usize, SoundKind)> = (0..n)
+        .flat_map(|p| SoundKind::ALL.map(|k| (p, k)))
+        .collect();
     pairs.shuffle(&mut rng);
-    let header_only: BTreeSet<(usize, SoundKind)> = pairs.into_iter().take(cfg.header_only).collect();
+    let header_only: BTreeSet<(usize, SoundKind)> =
+        pairs.into_iter().take(cfg.header_only).collect();
 
     let spectrum = BreathSpectrum::design();
-    let jobs: Vec<(usize, SoundKind)> = (0..n).flat_map(|p| SoundKind::ALL.map(|k| (p, k))).collect();
+    let jobs: Vec<(usize, SoundKind)> = (0..n)
+        .flat_map(|p| SoundKind::ALL.map(|k| (p, k)))
+        .collect();
     for p in &participants {
         files::create_dir_all(&out.join(p.date).join(&p.id))?;
     }
@@ -326,7 +432,9 @@ pub fn synth_coswara(out: &Path, cfg: &SynthConfig) -> Result<SynthReport> {
     for row in &rows {
         writer.write_record(row).map_err(csv_err)?;
     }
-    let bytes = writer.into_inner().map_err(|e| Error::io(&csv_path, e.into_error()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::io(&csv_path, e.into_error()))?;
 
     let mut report = SynthReport {
         format: Format::Coswara,

@@ -10,16 +10,19 @@ use rayon::prelude::*;
 use realfft::RealFftPlanner;
 
 use super::signal::{
-    self, BreathSpectrum, Wheeze, add_crackle, add_heart_sound, add_wheeze, db_to_amp, filter_in_place, gauss,
-    rms, shaped_noise, uniform,
+    self, BreathSpectrum, Wheeze, add_crackle, add_heart_sound, add_wheeze, db_to_amp,
+    filter_in_place, gauss, rms, shaped_noise, uniform,
 };
-use super::{SynthConfig, SynthReport, allocate, format_number, prepare_output, stream_rng, write_report};
+use super::{
+    SynthConfig, SynthReport, allocate, format_number, prepare_output, stream_rng, write_report,
+};
 use crate::error::Result;
 use crate::files;
 use crate::format::Format;
 use crate::icbhi::{
-    AcquisitionMode, ChestLocation, DEMOGRAPHICS_FILE, DIAGNOSIS_FILE, Demographics, Device, IcbhiSplit,
-    OFFICIAL_AUDIO_DIR, RecordingName, RespiratoryCycle, SPLIT_FILE, Sex, format_annotations,
+    AcquisitionMode, ChestLocation, DEMOGRAPHICS_FILE, DIAGNOSIS_FILE, Demographics, Device,
+    IcbhiSplit, OFFICIAL_AUDIO_DIR, RecordingName, RespiratoryCycle, SPLIT_FILE, Sex,
+    format_annotations,
 };
 use crate::label::CycleLabel;
 use crate::split::assign_groups;
@@ -48,7 +51,8 @@ const DEVICES: [(Device, f64); 4] = [
 /// ln(p75/p25)/1.349 of the real annotations (`annotations.cycle_duration_s` of
 /// icbhi-statistics.json); the locations are chosen so that, after truncation to 1.5-6 s, the
 /// medians equal the real ones (2.443, 2.629, 2.584, 2.904 s).
-const CYCLE_DURATION: [(f64, f64); 4] = [(2.149, 0.48), (2.563, 0.355), (2.394, 0.46), (2.89, 0.344)];
+const CYCLE_DURATION: [(f64, f64); 4] =
+    [(2.149, 0.48), (2.563, 0.355), (2.394, 0.46), (2.89, 0.344)];
 
 /// Acoustic traits of one patient, drawn once.
 #[derive(Debug, Clone)]
@@ -99,28 +103,43 @@ fn log_uniform(rng: &mut ChaCha8Rng, lo: f64, hi: f64) -> f64 {
 fn draw_voice(rng: &mut ChaCha8Rng, severity: f64) -> Voice {
     let child_like = rng.random_bool(0.2);
     Voice {
-        tilt_db_per_octave: 1.2 * gauss(rng),
+        tilt_db_per_octave: 0.6 * gauss(rng),
         level_dbfs: -28.0 + 14.0 * severity + 3.0 * gauss(rng),
         insp_fraction: uniform(rng, 0.33, 0.45),
         exp_darkness: uniform(rng, 0.5, 2.5),
-        heart_rate_bpm: if child_like { uniform(rng, 90.0, 130.0) } else { uniform(rng, 58.0, 95.0) },
-        heart_gain: uniform(rng, 0.1, 0.6),
+        heart_rate_bpm: if child_like {
+            uniform(rng, 90.0, 130.0)
+        } else {
+            uniform(rng, 58.0, 95.0)
+        },
+        heart_gain: uniform(rng, 0.05, 0.4),
         crackle_freq_hz: log_uniform(rng, 150.0, 750.0),
         crackle_ms: {
             let a = uniform(rng, 5.0, 15.0);
             (a, (a + uniform(rng, 3.0, 10.0)).min(25.0))
         },
-        crackle_rel: uniform(rng, 0.4, 2.5),
+        crackle_rel: uniform(rng, 0.25, 1.8),
         crackle_count: uniform(rng, 3.0, 10.0),
         wheeze_f0_hz: log_uniform(rng, 120.0, 700.0),
         wheeze_harmonics: rng.random_range(1..=4),
         wheeze_rolloff: uniform(rng, 0.8, 2.0),
         wheeze_level_db: uniform(rng, -40.0, -12.0),
-        hum: rng
-            .random_bool(0.2)
-            .then(|| (if rng.random_bool(0.5) { 50.0 } else { 60.0 }, uniform(rng, -30.0, -18.0))),
-        clicks_per_s: if rng.random_bool(0.3) { uniform(rng, 0.05, 0.4) } else { 0.0 },
-        beeps_per_s: if rng.random_bool(0.25) { uniform(rng, 0.2, 0.6) } else { 0.0 },
+        hum: rng.random_bool(0.2).then(|| {
+            (
+                if rng.random_bool(0.5) { 50.0 } else { 60.0 },
+                uniform(rng, -30.0, -18.0),
+            )
+        }),
+        clicks_per_s: if rng.random_bool(0.3) {
+            uniform(rng, 0.05, 0.4)
+        } else {
+            0.0
+        },
+        beeps_per_s: if rng.random_bool(0.25) {
+            uniform(rng, 0.2, 0.6)
+        } else {
+            0.0
+        },
     }
 }
 
@@ -132,7 +151,11 @@ fn draw_demographics(rng: &mut ChaCha8Rng, diagnosis: &str) -> Demographics {
         _ => 0.0,
     };
     let child = rng.random_bool(child_share);
-    let sex = Some(if rng.random_bool(0.5) { Sex::Female } else { Sex::Male });
+    let sex = Some(if rng.random_bool(0.5) {
+        Sex::Female
+    } else {
+        Sex::Male
+    });
     if child {
         let age = if diagnosis == "Bronchiolitis" {
             (rng.random_range(1..=12) as f32) * 0.25
@@ -140,7 +163,8 @@ fn draw_demographics(rng: &mut ChaCha8Rng, diagnosis: &str) -> Demographics {
             rng.random_range(1..=16) as f32
         };
         let height = (75.0 + 6.0 * age + 4.0 * gauss(rng) as f32).round();
-        let weight = ((height / 100.0).powi(2) * (16.0 + 1.5 * gauss(rng) as f32) * 10.0).round() / 10.0;
+        let weight =
+            ((height / 100.0).powi(2) * (16.0 + 1.5 * gauss(rng) as f32) * 10.0).round() / 10.0;
         Demographics {
             age_years: Some(age),
             sex,
@@ -157,7 +181,9 @@ fn draw_demographics(rng: &mut ChaCha8Rng, diagnosis: &str) -> Demographics {
         Demographics {
             age_years: Some(age),
             sex,
-            adult_bmi: Some(((25.0 + 4.0 * gauss(rng)).clamp(16.0, 42.0) * 100.0).round() as f32 / 100.0),
+            adult_bmi: Some(
+                ((25.0 + 4.0 * gauss(rng)).clamp(16.0, 42.0) * 100.0).round() as f32 / 100.0,
+            ),
             child_weight_kg: None,
             child_height_cm: None,
         }
@@ -192,7 +218,11 @@ fn plan_patients(cfg: &SynthConfig) -> Vec<Patient> {
                 Device::Litt3200 => (16, false),
                 Device::Meditron => {
                     meditrons += 1;
-                    if meditrons % 2 == 1 { (16, false) } else { (24, true) }
+                    if meditrons % 2 == 1 {
+                        (16, false)
+                    } else {
+                        (24, true)
+                    }
                 }
                 _ => (24, false),
             };
@@ -225,7 +255,8 @@ fn plan_recordings(cfg: &SynthConfig, patients: &[Patient]) -> Vec<RecordingPlan
             } else {
                 (format!("{}b1", j + 1), AcquisitionMode::SingleChannel)
             };
-            let n_cycles = rng.random_range(cfg.cycles_per_recording[0]..=cfg.cycles_per_recording[1]);
+            let n_cycles =
+                rng.random_range(cfg.cycles_per_recording[0]..=cfg.cycles_per_recording[1]);
             plans.push(RecordingPlan {
                 patient: p,
                 name: RecordingName {
@@ -308,7 +339,9 @@ fn bump(f: f64, lo: f64, hi: f64) -> f64 {
 
 fn raw_colour_db(device: Device, f: f64) -> f64 {
     match device {
-        Device::AkgC417L => 1.5 * smoothstep_log(f, 1000.0, 4000.0) - 3.0 * (1.0 - smoothstep_log(f, 25.0, 60.0)),
+        Device::AkgC417L => {
+            1.5 * smoothstep_log(f, 1000.0, 4000.0) - 3.0 * (1.0 - smoothstep_log(f, 25.0, 60.0))
+        }
         Device::LittC2SE => 2.0 * bump(f, 100.0, 300.0) - 4.0 * smoothstep_log(f, 800.0, 2000.0),
         Device::Meditron => 2.0 * bump(f, 200.0, 800.0) - 2.0 * smoothstep_log(f, 2000.0, 5000.0),
         Device::Litt3200 => 3.0 * bump(f, 80.0, 400.0) - 10.0 * smoothstep_log(f, 800.0, 1800.0),
@@ -361,7 +394,11 @@ fn synth_recording(
 
     // Annotation times on a millisecond grid; 4 kHz recordings end exactly at the last cycle.
     let eof_exact = device == Device::Litt3200;
-    let lead = if eof_exact { 0.0 } else { round_ms(uniform(rng, 0.05, 2.5)) };
+    let lead = if eof_exact {
+        0.0
+    } else {
+        round_ms(uniform(rng, 0.05, 2.5))
+    };
     let mut cycles = Vec::with_capacity(plan.labels.len());
     let mut t = lead;
     for &label in &plan.labels {
@@ -375,7 +412,11 @@ fn synth_recording(
         t = end;
     }
     let last_end = t;
-    let tail = if eof_exact { 0.0 } else { round_ms(uniform(rng, 0.02, 0.9)) };
+    let tail = if eof_exact {
+        0.0
+    } else {
+        round_ms(uniform(rng, 0.02, 0.9))
+    };
     let n = to_samples(last_end + tail);
 
     // Breathing envelopes, with unannotated partial cycles before and after.
@@ -392,7 +433,10 @@ fn synth_recording(
         }
     };
     let before = make_timing(lead - 2.6, lead, rng);
-    let annotated: Vec<Timing> = cycles.iter().map(|c| make_timing(c.start_s, c.end_s, rng)).collect();
+    let annotated: Vec<Timing> = cycles
+        .iter()
+        .map(|c| make_timing(c.start_s, c.end_s, rng))
+        .collect();
     let after = make_timing(last_end, last_end + 3.0, rng);
     timings.push(before);
     timings.extend(annotated.iter().copied());
@@ -402,11 +446,21 @@ fn synth_recording(
     let mut env_e = vec![0.0f32; n];
     let exp_gain = uniform(rng, 0.45, 0.8);
     for tm in &timings {
-        for (k, slot) in env_i.iter_mut().enumerate().take(tm.insp_end.min(n)).skip(tm.start) {
+        for (k, slot) in env_i
+            .iter_mut()
+            .enumerate()
+            .take(tm.insp_end.min(n))
+            .skip(tm.start)
+        {
             let u = (k - tm.start) as f64 / (tm.insp_end - tm.start).max(1) as f64;
             *slot = (tm.amp * (std::f64::consts::PI * u).sin()) as f32;
         }
-        for (k, slot) in env_e.iter_mut().enumerate().take(tm.exp_end.min(n)).skip(tm.insp_end) {
+        for (k, slot) in env_e
+            .iter_mut()
+            .enumerate()
+            .take(tm.exp_end.min(n))
+            .skip(tm.insp_end)
+        {
             let u = (k - tm.insp_end) as f64 / (tm.exp_end - tm.insp_end).max(1) as f64;
             let s = (std::f64::consts::PI * u).sin();
             *slot = (tm.amp * exp_gain * s * s.sqrt()) as f32;
@@ -419,7 +473,9 @@ fn synth_recording(
     let base = |f: f64| spectrum.psd_db(f);
     // Expiration is darker than inspiration.
     let n_i = shaped_noise(rng, &mut planner, n, sr, |f| db_to_amp(base(f) + tilt(f)));
-    let n_e = shaped_noise(rng, &mut planner, n, sr, |f| db_to_amp(base(f) + tilt(f) - 2.0 * dark(f)));
+    let n_e = shaped_noise(rng, &mut planner, n, sr, |f| {
+        db_to_amp(base(f) + tilt(f) - 2.0 * dark(f))
+    });
     let floor = 0.05f32;
     let mut x: Vec<f32> = (0..n)
         .map(|k| (env_i[k] + floor) * n_i[k] + env_e[k] * n_e[k])
@@ -439,7 +495,10 @@ fn synth_recording(
         let faint_wheeze = !c.wheezes && rng.random_bool((0.5 * patient.wheeze_w).min(0.15));
         if c.crackles || faint_crackles {
             let (count, gain) = if c.crackles {
-                (((v.crackle_count * uniform(rng, 0.6, 1.4)).round() as usize).max(2), 1.0)
+                (
+                    ((v.crackle_count * uniform(rng, 0.6, 1.4)).round() as usize).max(2),
+                    1.0,
+                )
             } else {
                 (rng.random_range(1..=2), 0.3)
             };
@@ -449,7 +508,8 @@ fn synth_recording(
                     let (lo, hi) = if fine { (0.35, 0.97) } else { (0.0, 0.6) };
                     tm.start + ((tm.insp_end - tm.start) as f64 * uniform(rng, lo, hi)) as usize
                 } else {
-                    tm.insp_end + ((tm.exp_end - tm.insp_end) as f64 * uniform(rng, 0.0, 0.5)) as usize
+                    tm.insp_end
+                        + ((tm.exp_end - tm.insp_end) as f64 * uniform(rng, 0.0, 0.5)) as usize
                 };
                 let dur = uniform(rng, v.crackle_ms.0, v.crackle_ms.1) / 1000.0;
                 let freq = v.crackle_freq_hz * uniform(rng, 0.8, 1.25);
@@ -466,11 +526,16 @@ fn synth_recording(
             };
             for _ in 0..events {
                 let expiratory = rng.random_bool(0.7);
-                let (p0, p1) = if expiratory { (tm.insp_end, tm.exp_end) } else { (tm.start, tm.insp_end) };
+                let (p0, p1) = if expiratory {
+                    (tm.insp_end, tm.exp_end)
+                } else {
+                    (tm.start, tm.insp_end)
+                };
                 let phase_len = p1.saturating_sub(p0);
                 let min_len = (0.12 * sr_f) as usize;
                 let len = ((phase_len as f64 * uniform(rng, span.0, span.1)) as usize).max(min_len);
-                let start = p0 + ((phase_len.saturating_sub(len)) as f64 * rng.random::<f64>()) as usize;
+                let start =
+                    p0 + ((phase_len.saturating_sub(len)) as f64 * rng.random::<f64>()) as usize;
                 let f0_start = (v.wheeze_f0_hz * uniform(rng, 0.85, 1.15)).clamp(100.0, 1000.0);
                 let f0_end = (f0_start * uniform(rng, 0.8, 1.25)).clamp(100.0, 1000.0);
                 let w = Wheeze {
@@ -494,9 +559,25 @@ fn synth_recording(
     let heart_amp = v.heart_gain * overall;
     while beat < n as f64 / sr_f {
         let r = rr * (1.0 + 0.03 * gauss(rng));
-        add_heart_sound(&mut x, sr, to_samples(beat), uniform(rng, 0.08, 0.12), uniform(rng, 30.0, 50.0), uniform(rng, 50.0, 90.0), heart_amp);
+        add_heart_sound(
+            &mut x,
+            sr,
+            to_samples(beat),
+            uniform(rng, 0.08, 0.12),
+            uniform(rng, 30.0, 50.0),
+            uniform(rng, 50.0, 90.0),
+            heart_amp,
+        );
         let s2 = beat + uniform(rng, 0.28, 0.34) * (r / 0.8).sqrt();
-        add_heart_sound(&mut x, sr, to_samples(s2), uniform(rng, 0.06, 0.09), uniform(rng, 40.0, 60.0), uniform(rng, 70.0, 110.0), heart_amp * uniform(rng, 0.6, 0.9));
+        add_heart_sound(
+            &mut x,
+            sr,
+            to_samples(s2),
+            uniform(rng, 0.06, 0.09),
+            uniform(rng, 40.0, 60.0),
+            uniform(rng, 70.0, 110.0),
+            heart_amp * uniform(rng, 0.6, 0.9),
+        );
         beat += r;
     }
 
@@ -532,14 +613,24 @@ fn synth_recording(
         let mut tc = -(1.0 - rng.random::<f64>()).ln() / v.clicks_per_s;
         while tc < n as f64 / sr_f {
             let dur = uniform(rng, 0.002, 0.006);
-            add_crackle(&mut x, sr, to_samples(tc), dur, uniform(rng, 800.0, 1500.0), overall * uniform(rng, 1.0, 4.0), uniform(rng, 0.0, 6.28));
+            add_crackle(
+                &mut x,
+                sr,
+                to_samples(tc),
+                dur,
+                uniform(rng, 800.0, 1500.0),
+                overall * uniform(rng, 1.0, 4.0),
+                uniform(rng, 0.0, std::f64::consts::TAU),
+            );
             tc += -(1.0 - rng.random::<f64>()).ln() / v.clicks_per_s;
         }
     }
 
     // Background noise at a varied SNR, slightly flatter than breathing.
     let snr_db = uniform(rng, 12.0, 30.0);
-    let bg = shaped_noise(rng, &mut planner, n, sr, |f| db_to_amp(base(f) + 0.5 * (f.max(250.0) / 250.0).log2()));
+    let bg = shaped_noise(rng, &mut planner, n, sr, |f| {
+        db_to_amp(base(f) + 0.5 * (f.max(250.0) / 250.0).log2())
+    });
     let bg_amp = (overall * db_to_amp(-snr_db)) as f32;
     for (s, b) in x.iter_mut().zip(&bg) {
         *s += bg_amp * b;
@@ -547,7 +638,7 @@ fn synth_recording(
 
     // Device colouring and DC blocking.
     filter_in_place(&mut planner, &mut x, sr, |f| {
-        let hp = (f * f / (f * f + 15.0 * 15.0)).sqrt();
+        let hp = (f * f / (f * f + 5.0 * 5.0)).sqrt();
         hp * db_to_amp(colour_db(device, f))
     });
 
@@ -594,8 +685,18 @@ pub fn synth_icbhi(out: &Path, cfg: &SynthConfig) -> Result<SynthReport> {
             per_patient[plan.patient][l.index()] += 1;
         }
     }
-    let bins = assign_groups(&per_patient, &[1.0 - cfg.test_fraction, cfg.test_fraction], cfg.seed);
-    let split_of = |p: usize| if bins[p] == 1 { IcbhiSplit::Test } else { IcbhiSplit::Train };
+    let bins = assign_groups(
+        &per_patient,
+        &[1.0 - cfg.test_fraction, cfg.test_fraction],
+        cfg.seed,
+    );
+    let split_of = |p: usize| {
+        if bins[p] == 1 {
+            IcbhiSplit::Test
+        } else {
+            IcbhiSplit::Train
+        }
+    };
 
     let spectrum = BreathSpectrum::design();
     let written: Vec<Result<(usize, f64)>> = plans
@@ -613,8 +714,14 @@ pub fn synth_icbhi(out: &Path, cfg: &SynthConfig) -> Result<SynthReport> {
                 patient.bits,
                 patient.upconverted,
             )?;
-            files::write_atomic(&audio_dir.join(format!("{stem}.txt")), format_annotations(&cycles).as_bytes())?;
-            Ok((samples.len(), samples.len() as f64 / f64::from(patient.device.sample_rate())))
+            files::write_atomic(
+                &audio_dir.join(format!("{stem}.txt")),
+                format_annotations(&cycles).as_bytes(),
+            )?;
+            Ok((
+                samples.len(),
+                samples.len() as f64 / f64::from(patient.device.sample_rate()),
+            ))
         })
         .collect();
     let mut total_seconds = 0.0;
@@ -650,7 +757,11 @@ pub fn synth_icbhi(out: &Path, cfg: &SynthConfig) -> Result<SynthReport> {
     sorted.sort_by_key(|p| p.name.stem());
     let mut split_text = String::new();
     for plan in &sorted {
-        split_text.push_str(&format!("{}\t{}\r\n", plan.name.stem(), split_of(plan.patient).name()));
+        split_text.push_str(&format!(
+            "{}\t{}\r\n",
+            plan.name.stem(),
+            split_of(plan.patient).name()
+        ));
     }
 
     let mut report = SynthReport {
@@ -659,7 +770,10 @@ pub fn synth_icbhi(out: &Path, cfg: &SynthConfig) -> Result<SynthReport> {
         seed: cfg.seed,
         patients: patients.len(),
         recordings: plans.len(),
-        classes: CycleLabel::ALL.iter().map(|l| (l.name().to_string(), 0)).collect(),
+        classes: CycleLabel::ALL
+            .iter()
+            .map(|l| (l.name().to_string(), 0))
+            .collect(),
         splits: BTreeMap::new(),
         sample_rates: BTreeMap::new(),
         bit_depths: BTreeMap::new(),
@@ -673,14 +787,28 @@ pub fn synth_icbhi(out: &Path, cfg: &SynthConfig) -> Result<SynthReport> {
         let split = report
             .splits
             .entry(split_of(plan.patient).name().to_string())
-            .or_insert_with(|| CycleLabel::ALL.iter().map(|l| (l.name().to_string(), 0)).collect());
+            .or_insert_with(|| {
+                CycleLabel::ALL
+                    .iter()
+                    .map(|l| (l.name().to_string(), 0))
+                    .collect()
+            });
         for l in &plan.labels {
             *split.entry(l.name().to_string()).or_default() += 1;
             *report.classes.entry(l.name().to_string()).or_default() += 1;
         }
-        *report.sample_rates.entry(patient.device.sample_rate()).or_default() += 1;
-        *report.bit_depths.entry(u32::from(patient.bits)).or_default() += 1;
-        *report.devices.entry(patient.device.code().to_string()).or_default() += 1;
+        *report
+            .sample_rates
+            .entry(patient.device.sample_rate())
+            .or_default() += 1;
+        *report
+            .bit_depths
+            .entry(u32::from(patient.bits))
+            .or_default() += 1;
+        *report
+            .devices
+            .entry(patient.device.code().to_string())
+            .or_default() += 1;
     }
     write_report(out, &report)?;
     // The split file is written last: its presence marks a finished database.
@@ -723,11 +851,24 @@ mod tests {
         }
         let total: usize = counts.iter().sum();
         for (k, share) in cfg.class_mix.iter().enumerate() {
-            assert_eq!(counts[k], if k == 0 { counts[0] } else { (share * total as f64).round() as usize });
+            assert_eq!(
+                counts[k],
+                if k == 0 {
+                    counts[0]
+                } else {
+                    (share * total as f64).round() as usize
+                }
+            );
         }
-        assert!(healthy_abnormal * 20 < total, "{healthy_abnormal} abnormal cycles from healthy patients");
+        assert!(
+            healthy_abnormal * 20 < total,
+            "{healthy_abnormal} abnormal cycles from healthy patients"
+        );
         // Diagnoses and devices follow ICBHI's mix.
-        assert_eq!(patients.iter().filter(|p| p.diagnosis == "COPD").count(), 20);
+        assert_eq!(
+            patients.iter().filter(|p| p.diagnosis == "COPD").count(),
+            20
+        );
         for d in Device::ALL {
             assert!(patients.iter().any(|p| p.device == d), "{d:?}");
         }

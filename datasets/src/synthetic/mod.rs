@@ -105,21 +105,38 @@ impl SynthConfig {
         }
         let [r0, r1] = self.recordings_per_patient;
         if r0 == 0 || r0 > r1 || r1 > 50 {
-            return bad("recordings_per_patient", format!("[{r0}, {r1}]; use 1 <= min <= max <= 50"));
+            return bad(
+                "recordings_per_patient",
+                format!("[{r0}, {r1}]; use 1 <= min <= max <= 50"),
+            );
         }
         let [c0, c1] = self.cycles_per_recording;
         if c0 == 0 || c0 > c1 || c1 > 40 {
-            return bad("cycles_per_recording", format!("[{c0}, {c1}]; use 1 <= min <= max <= 40"));
+            return bad(
+                "cycles_per_recording",
+                format!("[{c0}, {c1}]; use 1 <= min <= max <= 40"),
+            );
         }
-        if self.class_mix.iter().any(|s| !(s.is_finite() && *s >= 0.0)) || self.class_mix.iter().sum::<f64>() <= 0.0 {
-            return bad("class_mix", format!("{:?}; use four non-negative shares", self.class_mix));
+        if self.class_mix.iter().any(|s| !(s.is_finite() && *s >= 0.0))
+            || self.class_mix.iter().sum::<f64>() <= 0.0
+        {
+            return bad(
+                "class_mix",
+                format!("{:?}; use four non-negative shares", self.class_mix),
+            );
         }
         if !(0.0..1.0).contains(&self.test_fraction) {
-            return bad("test_fraction", format!("{}; use 0 <= fraction < 1", self.test_fraction));
+            return bad(
+                "test_fraction",
+                format!("{}; use 0 <= fraction < 1", self.test_fraction),
+            );
         }
         let [s0, s1] = self.coswara_seconds;
         if !(s0 > 0.05 && s0 <= s1 && s1 <= 60.0) {
-            return bad("coswara_seconds", format!("[{s0}, {s1}]; use 0.05 < min <= max <= 60"));
+            return bad(
+                "coswara_seconds",
+                format!("[{s0}, {s1}]; use 0.05 < min <= max <= 60"),
+            );
         }
         Ok(())
     }
@@ -207,10 +224,15 @@ pub(crate) fn allocate(total: usize, weights: &[f64], at_least_one: bool) -> Vec
     counts
 }
 
-/// Writes the report (with the config) as `auscult-synth.json` in `out`.
+/// Writes the report (with the config) as `auscult-synth.json` in `out`; its `out` field is
+/// `.` so that the file, like every other, does not depend on where the dataset was written.
 pub(crate) fn write_report(out: &Path, report: &SynthReport) -> Result<()> {
     let path = out.join(SYNTH_REPORT_FILE);
-    let json = serde_json::to_vec_pretty(report).map_err(|e| Error::Json {
+    let relative = SynthReport {
+        out: PathBuf::from("."),
+        ..report.clone()
+    };
+    let json = serde_json::to_vec_pretty(&relative).map_err(|e| Error::Json {
         path: path.clone(),
         source: e,
     })?;
@@ -233,10 +255,24 @@ mod tests {
 
     #[test]
     fn largest_remainder_allocation() {
-        assert_eq!(allocate(10, &[0.53, 0.27, 0.13, 0.07], false), vec![5, 3, 1, 1]);
-        assert_eq!(allocate(40, &[646.0, 87.0, 60.0, 127.0], true).iter().sum::<usize>(), 40);
-        assert_eq!(allocate(4, &[646.0, 87.0, 60.0, 127.0], true), vec![1, 1, 1, 1]);
-        assert_eq!(allocate(3, &[646.0, 87.0, 60.0, 127.0], true), vec![2, 0, 0, 1]);
+        assert_eq!(
+            allocate(10, &[0.53, 0.27, 0.13, 0.07], false),
+            vec![5, 3, 1, 1]
+        );
+        assert_eq!(
+            allocate(40, &[646.0, 87.0, 60.0, 127.0], true)
+                .iter()
+                .sum::<usize>(),
+            40
+        );
+        assert_eq!(
+            allocate(4, &[646.0, 87.0, 60.0, 127.0], true),
+            vec![1, 1, 1, 1]
+        );
+        assert_eq!(
+            allocate(3, &[646.0, 87.0, 60.0, 127.0], true),
+            vec![2, 0, 0, 1]
+        );
         assert_eq!(allocate(0, &[1.0], true), vec![0]);
     }
 
@@ -247,7 +283,12 @@ mod tests {
         SynthConfig::quick(1, 3).validate().unwrap();
         let mut c = SynthConfig::quick(1, 3);
         c.cycles_per_recording = [3, 2];
-        assert!(c.validate().unwrap_err().to_string().contains("cycles_per_recording"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("cycles_per_recording")
+        );
         c = SynthConfig::quick(1, 0);
         assert!(c.validate().is_err());
         let back: SynthConfig = serde_json::from_str(r#"{"seed": 9, "patients": 5}"#).unwrap();

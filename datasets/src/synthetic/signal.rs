@@ -20,12 +20,12 @@ use crate::files;
 /// `shared/fixtures/icbhi-statistics.json` (`spectra.mean_log_mel_profile_db_rel_max`). The
 /// breathing noise is designed so that its Mel projection follows this profile.
 pub(crate) const NORMAL_PROFILE_DB: [f64; 64] = [
-    -0.01, -11.87, -19.68, -24.36, -27.37, -29.65, -31.87, -33.89, -35.71, -37.19, -38.43,
-    -39.41, -40.47, -41.49, -42.57, -43.45, -44.22, -44.86, -45.36, -45.82, -46.29, -46.91,
-    -47.38, -47.55, -47.99, -48.35, -48.64, -48.93, -49.3, -49.82, -50.74, -51.91, -53.19,
-    -54.38, -55.44, -56.28, -56.93, -57.52, -57.96, -58.25, -58.64, -59.01, -59.44, -59.81,
-    -60.26, -60.78, -61.25, -61.59, -61.92, -62.21, -62.44, -62.78, -62.99, -63.29, -63.15,
-    -63.62, -63.96, -63.66, -63.38, -64.55, -64.71, -64.73, -64.84, -66.55,
+    -0.01, -11.87, -19.68, -24.36, -27.37, -29.65, -31.87, -33.89, -35.71, -37.19, -38.43, -39.41,
+    -40.47, -41.49, -42.57, -43.45, -44.22, -44.86, -45.36, -45.82, -46.29, -46.91, -47.38, -47.55,
+    -47.99, -48.35, -48.64, -48.93, -49.3, -49.82, -50.74, -51.91, -53.19, -54.38, -55.44, -56.28,
+    -56.93, -57.52, -57.96, -58.25, -58.64, -59.01, -59.44, -59.81, -60.26, -60.78, -61.25, -61.59,
+    -61.92, -62.21, -62.44, -62.78, -62.99, -63.29, -63.15, -63.62, -63.96, -63.66, -63.38, -64.55,
+    -64.71, -64.73, -64.84, -66.55,
 ];
 
 /// Upper edge of the profile's Mel bands, Hz.
@@ -158,7 +158,10 @@ fn interp_at(xs: &[f64], ys: &[f64], x: f64) -> f64 {
         return ys[last];
     }
     let m = hz_to_mel(x);
-    let i = xs.partition_point(|&c| c <= x).saturating_sub(1).min(last - 1);
+    let i = xs
+        .partition_point(|&c| c <= x)
+        .saturating_sub(1)
+        .min(last - 1);
     let (m0, m1) = (hz_to_mel(xs[i]), hz_to_mel(xs[i + 1]));
     let t = (m - m0) / (m1 - m0);
     ys[i] * (1.0 - t) + ys[i + 1] * t
@@ -286,13 +289,23 @@ pub(crate) fn filter_in_place(
 /// Adds one crackle at sample `at`: a short damped oscillation with a sharp initial
 /// deflection (the classic fine/coarse crackle shape), `duration_s` long (5-25 ms), ringing
 /// at `freq_hz`, peak amplitude `amp`.
-pub(crate) fn add_crackle(out: &mut [f32], sr: u32, at: usize, duration_s: f64, freq_hz: f64, amp: f64, phase: f64) {
+pub(crate) fn add_crackle(
+    out: &mut [f32],
+    sr: u32,
+    at: usize,
+    duration_s: f64,
+    freq_hz: f64,
+    amp: f64,
+    phase: f64,
+) {
     let sr_f = f64::from(sr);
     let len = (duration_s * sr_f).ceil() as usize;
     let tau = duration_s / 4.0;
     let rise = 0.0004;
     for i in 0..len {
-        let Some(slot) = out.get_mut(at + i) else { break };
+        let Some(slot) = out.get_mut(at + i) else {
+            break;
+        };
         let t = i as f64 / sr_f;
         let onset = 1.0 - (-t / rise).exp();
         let v = amp * onset * (-t / tau).exp() * (2.0 * PI * freq_hz * t + phase).sin();
@@ -332,7 +345,9 @@ pub(crate) fn add_wheeze(out: &mut [f32], sr: u32, w: &Wheeze) {
         .sqrt();
     let mut phase = vec![0.0f64; w.harmonics];
     for i in 0..w.len {
-        let Some(slot) = out.get_mut(w.start + i) else { break };
+        let Some(slot) = out.get_mut(w.start + i) else {
+            break;
+        };
         let u = i as f64 / w.len.max(1) as f64;
         let t = i as f64 / sr_f;
         let f0 = (w.f0_start * (1.0 - u) + w.f0_end * u)
@@ -359,11 +374,21 @@ pub(crate) fn add_wheeze(out: &mut [f32], sr: u32, w: &Wheeze) {
 
 /// Adds one heart sound (S1 or S2) at sample `at`: two damped low-frequency components
 /// (`f1`, `f2` Hz) under a Hann window of `duration_s`.
-pub(crate) fn add_heart_sound(out: &mut [f32], sr: u32, at: usize, duration_s: f64, f1: f64, f2: f64, amp: f64) {
+pub(crate) fn add_heart_sound(
+    out: &mut [f32],
+    sr: u32,
+    at: usize,
+    duration_s: f64,
+    f1: f64,
+    f2: f64,
+    amp: f64,
+) {
     let sr_f = f64::from(sr);
     let len = (duration_s * sr_f) as usize;
     for i in 0..len {
-        let Some(slot) = out.get_mut(at + i) else { break };
+        let Some(slot) = out.get_mut(at + i) else {
+            break;
+        };
         let t = i as f64 / sr_f;
         let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / len as f64).cos();
         let v = (2.0 * PI * f1 * t).sin() + 0.6 * (2.0 * PI * f2 * t + 0.7).sin();
@@ -376,7 +401,13 @@ pub(crate) fn add_heart_sound(out: &mut [f32], sr: u32, at: usize, duration_s: f
 /// and clipped. With `upconverted`, 24-bit files hold 16-bit values shifted left by 8 bits
 /// (low byte 0x00, or 0x01 for negative samples), as the Meditron files of ICBHI do.
 /// The file is written to a temporary name and renamed.
-pub(crate) fn write_pcm_wav(path: &Path, samples: &[f32], sr: u32, bits: u16, upconverted: bool) -> Result<()> {
+pub(crate) fn write_pcm_wav(
+    path: &Path,
+    samples: &[f32],
+    sr: u32,
+    bits: u16,
+    upconverted: bool,
+) -> Result<()> {
     let bytes_per = usize::from(bits / 8);
     let data_len = samples.len() * bytes_per;
     let mut buf = Vec::with_capacity(44 + data_len);
@@ -438,7 +469,11 @@ mod tests {
                 let mut p = 0.0;
                 let mut f = lo;
                 while f < hi {
-                    let w = if f <= c { (f - lo) / (c - lo) } else { (hi - f) / (hi - c) };
+                    let w = if f <= c {
+                        (f - lo) / (c - lo)
+                    } else {
+                        (hi - f) / (hi - c)
+                    };
                     p += w * 2.0 / (hi - lo) * db_to_power(s.psd_db(f));
                     f += 0.25;
                 }
@@ -456,17 +491,37 @@ mod tests {
     #[test]
     fn shaped_noise_is_deterministic_and_unit_rms() {
         let mut planner = RealFftPlanner::new();
-        let a = shaped_noise(&mut ChaCha8Rng::seed_from_u64(3), &mut planner, 1000, 4000, |_| 1.0);
-        let b = shaped_noise(&mut ChaCha8Rng::seed_from_u64(3), &mut planner, 1000, 4000, |_| 1.0);
+        let a = shaped_noise(
+            &mut ChaCha8Rng::seed_from_u64(3),
+            &mut planner,
+            1000,
+            4000,
+            |_| 1.0,
+        );
+        let b = shaped_noise(
+            &mut ChaCha8Rng::seed_from_u64(3),
+            &mut planner,
+            1000,
+            4000,
+            |_| 1.0,
+        );
         assert_eq!(a, b);
         assert_eq!(a.len(), 1000);
         assert!((rms(&a) - 1.0).abs() < 1e-5);
         // Low-pass shaped noise: filtering out everything above 100 Hz keeps most energy.
-        let mut low = shaped_noise(&mut ChaCha8Rng::seed_from_u64(4), &mut planner, 8000, 4000, |f| {
-            if f < 100.0 { 1.0 } else { 0.0 }
-        });
+        let mut low = shaped_noise(
+            &mut ChaCha8Rng::seed_from_u64(4),
+            &mut planner,
+            8000,
+            4000,
+            |f| {
+                if f < 100.0 { 1.0 } else { 0.0 }
+            },
+        );
         let before = rms(&low);
-        filter_in_place(&mut planner, &mut low, 4000, |f| if f < 150.0 { 1.0 } else { 0.0 });
+        filter_in_place(&mut planner, &mut low, 4000, |f| {
+            if f < 150.0 { 1.0 } else { 0.0 }
+        });
         assert!((rms(&low) / before) > 0.95);
     }
 
@@ -513,7 +568,10 @@ mod tests {
         assert_eq!(&b[36..40], b"data");
         assert_eq!(&b[44..], &[0, 0, 0, 0x40, 0, 0x80, 0xff, 0x7f]);
         let r = hound::WavReader::open(&p16).unwrap();
-        assert_eq!((r.spec().sample_rate, r.spec().bits_per_sample, r.duration()), (4000, 16, 4));
+        assert_eq!(
+            (r.spec().sample_rate, r.spec().bits_per_sample, r.duration()),
+            (4000, 16, 4)
+        );
 
         let p24 = dir.path().join("b.wav");
         write_pcm_wav(&p24, &[0.5, -0.5], 44100, 24, true).unwrap();

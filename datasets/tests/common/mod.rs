@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 pub fn fixtures() -> PathBuf {
     let dir = std::env::var_os("AUSCULT_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
+        });
     assert!(
         dir.is_dir(),
         "the real-data fixtures are missing: looked in {} (set AUSCULT_FIXTURES to the `real` \
@@ -33,5 +35,6 @@ pub fn icbhi_statistics() -> serde_json::Value {
 /// Copies a file, creating the destination's folder.
 pub fn copy(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
+    std::fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
 }

@@ -1,0 +1,193 @@
+//! A fast path for plain PCM / IEEE-float WAV files: a bounds-checked RIFF parser and one
+//! vectorised conversion pass over the data chunk. Anything it does not fully understand is
+//! left to Symphonia (`None`).
+
+use std::path::Path;
+
+use crate::decode::{AudioInfo, Decoded, abs_max};
+use crate::error::{Error, Result};
+
+const WAVE_FORMAT_PCM: u16 = 1;
+const WAVE_FORMAT_IEEE_FLOAT: u16 = 3;
+const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+struct Format {
+    tag: u16,
+    channels: usize,
+    sample_rate: u32,
+    bits: u16,
+}
+
+/// Decodes `bytes` (the whole file at `path`) when it is a WAV file of 8/16/24/32-bit integer
+/// or 32/64-bit float PCM; `None` hands the file to Symphonia.
+pub(crate) fn decode_wav(path: &Path, bytes: &[u8]) -> Option<Result<Decoded>> {
+    if bytes.get(0..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let mut pos = 12usize;
+    let mut format: Option<Format> = None;
+    let data = loop {
+        let id = bytes.get(pos..pos + 4)?;
+        let size = u32_at(bytes, pos + 4)? as usize;
+        let body = pos + 8;
+        if id == b"fmt " {
+            let fmt = bytes.get(body..body.checked_add(size)?)?;
+            if size < 16 {
+                return None;
+            }
+            let mut tag = u16_at(fmt, 0)?;
+            let block_align = usize::from(u16_at(fmt, 12)?);
+            let bits = u16_at(fmt, 14)?;
+            if tag == WAVE_FORMAT_EXTENSIBLE {
+                // cbSize >= 22; valid bits must equal the container; subformat GUID's first
+                // two bytes carry the format tag.
+                if size < 40 || u16_at(fmt, 18)? != bits {
+                    return None;
+                }
+                tag = u16_at(fmt, 24)?;
+            }
+            let f = Format {
+                tag,
+                channels: usize::from(u16_at(fmt, 2)?),
+                sample_rate: u32_at(fmt, 4)?,
+                bits,
+            };
+            if f.channels == 0
+                || f.sample_rate == 0
+                || block_align != f.channels * usize::from(bits / 8)
+            {
+                return None;
+            }
+            format = Some(f);
+        } else if id == b"data" {
+            // A streaming writer may leave the size at its maximum: read what is there.
+            let end = body.checked_add(size)?.min(bytes.len());
+            break bytes.get(body..end)?;
+        }
+        pos = body.checked_add(size)?.checked_add(size & 1)?;
+    };
+    let f = format?;
+    let (codec, decoded) = match (f.tag, f.bits) {
+        (WAVE_FORMAT_PCM, 8) => (
+            "pcm_u8",
+            convert::<1>(
+                data,
+                f.channels,
+                |[a]| (f32::from(a) - 128.0) / 128.0,
+                |[a]| a == 0 || a == u8::MAX,
+            ),
+        ),
+        (WAVE_FORMAT_PCM, 16) => (
+            "pcm_s16le",
+            convert::<2>(
+                data,
+                f.channels,
+                |c| f32::from(i16::from_le_bytes(c)) * (1.0 / 32768.0),
+                |c| {
+                    let v = i16::from_le_bytes(c);
+                    v == i16::MIN || v == i16::MAX
+                },
+            ),
+        ),
+        (WAVE_FORMAT_PCM, 24) => (
+            "pcm_s24le",
+            convert::<3>(
+                data,
+                f.channels,
+                |[a, b, c]| (i32::from_le_bytes([0, a, b, c]) >> 8) as f32 * (1.0 / 8_388_608.0),
+                |[a, b, c]| {
+                    let v = i32::from_le_bytes([0, a, b, c]) >> 8;
+                    v == -8_388_608 || v == 8_388_607
+                },
+            ),
+        ),
+        (WAVE_FORMAT_PCM, 32) => (
+            "pcm_s32le",
+            convert::<4>(
+                data,
+                f.channels,
+                |c| (f64::from(i32::from_le_bytes(c)) * (1.0 / 2_147_483_648.0)) as f32,
+                |c| {
+                    let v = i32::from_le_bytes(c);
+                    v == i32::MIN || v == i32::MAX
+                },
+            ),
+        ),
+        (WAVE_FORMAT_IEEE_FLOAT, 32) => (
+            "pcm_f32le",
+            convert::<4>(data, f.channels, f32::from_le_bytes, |c| {
+                f32::from_le_bytes(c).abs() >= 1.0
+            }),
+        ),
+        (WAVE_FORMAT_IEEE_FLOAT, 64) => (
+            "pcm_f64le",
+            convert::<8>(
+                data,
+                f.channels,
+                |c| f64::from_le_bytes(c) as f32,
+                |c| f64::from_le_bytes(c).abs() >= 1.0,
+            ),
+        ),
+        _ => return None,
+    };
+    let (samples, peak, clipped_samples) = decoded;
+    if samples.is_empty() {
+        return Some(Err(Error::NoAudioSamples {
+            path: path.to_path_buf(),
+        }));
+    }
+    let info = AudioInfo {
+        codec: codec.to_string(),
+        sample_rate: f.sample_rate,
+        channels: u16::try_from(f.channels).ok()?,
+        bits_per_sample: Some(u32::from(f.bits)),
+        frames: samples.len() as u64,
+    };
+    Some(Ok(Decoded {
+        samples,
+        sample_rate: f.sample_rate,
+        info,
+        peak,
+        clipped_samples,
+        skipped_packets: 0,
+    }))
+}
+
+/// Converts interleaved `B`-byte samples to mono f32 (mean over channels). Returns the
+/// samples, the peak |x| over all channels and the count of full-scale samples.
+fn convert<const B: usize>(
+    data: &[u8],
+    channels: usize,
+    value: impl Fn([u8; B]) -> f32 + Copy,
+    clipped: impl Fn([u8; B]) -> bool + Copy,
+) -> (Vec<f32>, f32, u64) {
+    let (chunks, _) = data.as_chunks::<B>();
+    let clipped_count = chunks.iter().filter(|&&c| clipped(c)).count() as u64;
+    if channels == 1 {
+        let samples: Vec<f32> = chunks.iter().map(|&c| value(c)).collect();
+        let peak = abs_max(&samples);
+        return (samples, peak, clipped_count);
+    }
+    let frames = chunks.len() / channels;
+    let inv = 1.0 / channels as f32;
+    let mut peak = 0.0f32;
+    let mut samples = Vec::with_capacity(frames);
+    for frame in chunks.chunks_exact(channels) {
+        let mut sum = 0.0f32;
+        for &c in frame {
+            let v = value(c);
+            peak = peak.max(v.abs());
+            sum += v;
+        }
+        samples.push(sum * inv);
+    }
+    (samples, peak, clipped_count)
+}
