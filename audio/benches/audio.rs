@@ -70,6 +70,36 @@ fn benches(c: &mut Criterion) {
     g.bench_function("kaldi_fbank_16k_128mels_60s", |b| {
         b.iter(|| kaldi.compute(black_box(&x16)))
     });
+    // Reference point (the "bare realfft STFT loop"): window, real FFT and |X|^2 per
+    // frame, no Mel, no log, no padding. Its ratio to log-Mel is steadier than either number
+    // on a busy machine.
+    let mut planner = realfft::RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(1024);
+    let window: Vec<f32> = (0..1024)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / 1024.0).cos())
+        .collect();
+    let mut frame = fft.make_input_vec();
+    let mut spec = fft.make_output_vec();
+    let mut scratch = fft.make_scratch_vec();
+    let mut power = vec![0.0f32; 513];
+    g.bench_function("bare_realfft_stft_power_16k_nfft1024_hop160_60s", |b| {
+        b.iter(|| {
+            let x = black_box(&x16);
+            let mut acc = 0.0f32;
+            for start in (0..=x.len() - 1024).step_by(160) {
+                for ((f, &s), &w) in frame.iter_mut().zip(&x[start..start + 1024]).zip(&window) {
+                    *f = s * w;
+                }
+                fft.process_with_scratch(&mut frame, &mut spec, &mut scratch)
+                    .expect("fft");
+                for (p, c) in power.iter_mut().zip(&spec) {
+                    *p = c.norm_sqr();
+                }
+                acc += power[7];
+            }
+            acc
+        })
+    });
     g.finish();
 }
 

@@ -696,6 +696,7 @@ impl MelSpectrogram {
             }
             self.mel_block(&mut data, t0, nb, n_frames);
         }
+        log_pointwise(&mut data, &self.cfg.log);
         log_finish(&mut data, &self.cfg.log);
         Spectrogram {
             data,
@@ -773,19 +774,25 @@ impl MelSpectrogram {
             .process_with_scratch(&mut self.buf, &mut self.scratch);
         let n = self.cfg.n_fft;
         let n_bins = self.cfg.n_bins();
-        // A_k = (Z_k + conj Z_{n-k}) / 2, B_k = (Z_k - conj Z_{n-k}) / (2i).
-        for k in 0..n_bins {
-            let z = self.buf[k];
-            let w = self.buf[(n - k) % n];
+        // A_k = (Z_k + conj Z_{n-k}) / 2, B_k = (Z_k - conj Z_{n-k}) / (2i); Z_n = Z_0.
+        let z0 = self.buf[0];
+        self.block[j] = z0.re * z0.re;
+        self.block[j + 1] = z0.im * z0.im;
+        let upper = &self.buf[1..n_bins];
+        let mirrored = self.buf[n + 1 - n_bins..].iter().rev();
+        for ((z, w), cell) in upper
+            .iter()
+            .zip(mirrored)
+            .zip(self.block[BLOCK..].chunks_exact_mut(BLOCK))
+        {
             let (ar, ai) = (z.re + w.re, z.im - w.im);
             let (br, bi) = (z.im + w.im, z.re - w.re);
-            let cell = &mut self.block[k * BLOCK + j..k * BLOCK + j + 2];
-            cell[0] = 0.25 * (ar * ar + ai * ai);
-            cell[1] = 0.25 * (br * br + bi * bi);
+            cell[j] = 0.25 * (ar * ar + ai * ai);
+            cell[j + 1] = 0.25 * (br * br + bi * bi);
         }
     }
 
-    /// Exponent, Mel filters and pointwise log for the `nb` frames in the block starting at
+    /// Exponent and Mel filters for the `nb` frames in the block starting at
     /// frame `t0`, written to rows of `data`.
     fn mel_block(&mut self, data: &mut [f32], t0: usize, nb: usize, n_frames: usize) {
         let power = self.cfg.power;
@@ -810,8 +817,9 @@ impl MelSpectrogram {
                 }
             }
             let out = &mut data[m * n_frames + t0..m * n_frames + t0 + nb];
-            out.copy_from_slice(&self.acc[..nb]);
-            log_pointwise(out, &self.cfg.log);
+            for (o, &a) in out.iter_mut().zip(&self.acc) {
+                *o = a;
+            }
         }
     }
 }

@@ -325,7 +325,7 @@ pub(crate) fn frames(n_samples: usize, frame_len: usize, hop: usize, center: boo
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::f64::consts::PI;
 

@@ -35,11 +35,13 @@
 //! **16 (frequency) x 16 (time) = 256 codes**. Raster order, used by the prior, is time outer,
 //! frequency inner: all 16 frequency codes of the first time step, then the next.
 //!
-//! **Quantiser** ([`quantizer`]): K = 128 codes, nearest neighbour, straight-through gradient,
+//! **Quantiser** ([`quantizer`]): K = 256 codes, nearest neighbour, straight-through gradient,
 //! commitment loss beta = 0.25, codebook updated by exponential moving averages (decay 0.99,
-//! Laplace-smoothed counts), initialised from the first batch's encodings, and any code whose
-//! moving-average count per step falls below 1 restarted from a random encoding of the batch.
-//! Usage and perplexity are logged per epoch.
+//! Laplace-smoothed counts), initialised from the first batch's encodings; any code whose
+//! moving-average count per step falls below 1 is restarted from one of the batch encodings
+//! worst served by the codebook (top tenth by quantisation error), so that free codes go to
+//! rare patterns rather than to another copy of the commonest patch. Usage and perplexity are
+//! logged per epoch.
 //!
 //! **Class conditioning** (decoder, [`model::Decoder`]): the code grid carries local acoustic
 //! detail, the class carries the global character, in two ways:
@@ -55,6 +57,8 @@
 //!
 //! **Decoder**: the mirror image (transposed convolutions), output in the normalised log-Mel
 //! domain, cropped to 126 frames; converted back to dB for corpora. Loss: MSE + commitment.
+//! Convolutions use He initialisation (burn's default gain stalls the first epochs on a
+//! plateau at the mean), except the output layer.
 //!
 //! **Prior** ([`prior`]): decoder-only Transformer, pre-norm, causal multi-head self-attention
 //! written out so keys/values can be cached, learned positional embeddings over the 256 raster

@@ -53,7 +53,7 @@ impl Default for VqVaeConfig {
             channels: [32, 64],
             res_blocks: 2,
             strides: vec![[2, 2], [2, 2], [1, 2]],
-            codebook_size: 128,
+            codebook_size: 256,
             code_dim: 32,
             class_embedding: 16,
         }
@@ -648,5 +648,58 @@ mod tests {
         let protos = Tensor::<4>::zeros([2, 8, 8, 1], &device);
         let y = model.decoder.forward(z, classes, protos);
         assert_eq!(y.dims(), [2, 1, 16, 32]);
+    }
+
+    /// burn's transposed convolution against the definition, for the kernels and strides the
+    /// decoder uses: out[y, x] += in[i, j] * w[ky, kx] at y = i*s0 - p0 + ky, x = j*s1 - p1 + kx.
+    #[test]
+    fn transposed_convolution_matches_definition() {
+        use burn::module::Param;
+        let device = Device::flex();
+        for (stride, h, w) in [([1usize, 2usize], 5usize, 6usize), ([2, 2], 4, 5)] {
+            let (cin, cout) = (2, 3);
+            let conv = up_conv(cin, cout, stride, &device);
+            let k = stride.map(|s| if s == 1 { 3 } else { 2 * s });
+            let p = stride.map(|s| if s == 1 { 1 } else { s / 2 });
+            let wn = cin * cout * k[0] * k[1];
+            let weights: Vec<f32> = (0..wn).map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0).collect();
+            let conv = ConvTranspose2d {
+                weight: Param::from_tensor(Tensor::from_data(
+                    TensorData::new(weights.clone(), [cin, cout, k[0], k[1]]),
+                    &device,
+                )),
+                bias: None,
+                ..conv
+            };
+            let input: Vec<f32> = (0..cin * h * w).map(|i| ((i * 13 % 11) as f32 - 5.0) / 5.0).collect();
+            let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [1, cin, h, w]), &device);
+            let y = conv.forward(x);
+            let [_, _, oh, ow] = y.dims();
+            assert_eq!([oh, ow], [h * stride[0], w * stride[1]]);
+            let got: Vec<f32> = y.try_into_vec_as::<f32>().unwrap();
+            let mut want = vec![0f32; cout * oh * ow];
+            for ci in 0..cin {
+                for i in 0..h {
+                    for j in 0..w {
+                        for co in 0..cout {
+                            for ky in 0..k[0] {
+                                for kx in 0..k[1] {
+                                    let yy = (i * stride[0] + ky) as isize - p[0] as isize;
+                                    let xx = (j * stride[1] + kx) as isize - p[1] as isize;
+                                    if yy < 0 || xx < 0 || yy >= oh as isize || xx >= ow as isize {
+                                        continue;
+                                    }
+                                    want[(co * oh + yy as usize) * ow + xx as usize] += input[(ci * h + i) * w + j]
+                                        * weights[((ci * cout + co) * k[0] + ky) * k[1] + kx];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-4, "stride {stride:?}: {a} vs {b}");
+            }
+        }
     }
 }

@@ -41,7 +41,7 @@ pub struct PriorConfig {
 impl Default for PriorConfig {
     fn default() -> Self {
         Self {
-            vocab_size: 128,
+            vocab_size: 256,
             num_classes: 4,
             seq_len: 256,
             d_model: 128,

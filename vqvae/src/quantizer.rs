@@ -187,9 +187,34 @@ impl Codebook {
         let total: f32 = self.ema_count.iter().sum();
         let eps = cfg.epsilon;
         let mut stats = UpdateStats::default();
+        // Restart candidates: the encodings worst served by the current codebook (the top
+        // tenth by quantisation error), so that dead codes move to rare patterns (a wheeze's
+        // narrow tone) rather than to yet another copy of the commonest patch.
+        let mut candidates: Vec<usize> = Vec::new();
+        if self.ema_count.iter().any(|&c| c < cfg.dead_code_threshold) {
+            let mut errors: Vec<(f32, usize)> = codes
+                .iter()
+                .enumerate()
+                .map(|(row, &c)| {
+                    let c = c.min(k - 1);
+                    let e: f32 = z[row * d..(row + 1) * d]
+                        .iter()
+                        .zip(&self.embeddings[c * d..(c + 1) * d])
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum();
+                    (e, row)
+                })
+                .collect();
+            errors.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            candidates = errors
+                .iter()
+                .take((n / 10).max(1))
+                .map(|&(_, row)| row)
+                .collect();
+        }
         for i in 0..k {
             if self.ema_count[i] < cfg.dead_code_threshold {
-                let r = rng.random_range(0..n);
+                let r = candidates[rng.random_range(0..candidates.len())];
                 let row = &z[r * d..(r + 1) * d];
                 self.embeddings[i * d..(i + 1) * d].copy_from_slice(row);
                 let mass = cfg.dead_code_threshold.max(eps);

@@ -62,7 +62,8 @@ pub(crate) fn indices<const D: usize>(t: Tensor<D, Int>) -> Result<Vec<usize>> {
 /// Losses and codes of one VQ-VAE step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VqStepStats {
-    /// Reconstruction loss: mean squared error in the normalised log-Mel domain.
+    /// Reconstruction loss: mean squared error in the normalised log-Mel domain (weighted when
+    /// the batch carries weights).
     pub reconstruction: f64,
     /// Commitment loss (already weighted by beta).
     pub commitment: f64,
@@ -135,7 +136,11 @@ impl VqVaeTrainer {
         );
         let [b, _, m, f] = batch.targets.dims();
         let recon = out.reconstruction.slice([0..b, 0..1, 0..m, 0..f]);
-        let recon_loss = (recon - batch.targets.clone()).square().mean();
+        let sq = (recon - batch.targets.clone()).square();
+        let recon_loss = match &batch.weights {
+            Some(w) => (sq * w.clone()).mean(),
+            None => sq.mean(),
+        };
         let commit = (out.encodings.clone() - out.quantized).square().mean()
             * f64::from(self.quantizer.commitment);
         let loss = recon_loss.clone() + commit.clone();

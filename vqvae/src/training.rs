@@ -14,7 +14,7 @@ use burn::module::Module;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{LogMel, Normalizer, vq_batch};
+use crate::data::{LogMel, Normalizer, detail_weights, vq_batch};
 use crate::features::{default_examples, default_mel, frames_per_example, log_mels};
 use crate::model::VqVaeConfig;
 use crate::quantizer::{CodeUsage, QuantizerConfig};
@@ -54,6 +54,11 @@ pub struct VqVaeTrainConfig {
     pub device: DeviceChoice,
     /// Examples shown (original beside reconstruction) in `reconstructions.png`.
     pub reconstructions: usize,
+    /// Emphasis of spectro-temporal detail in the reconstruction loss (0 = plain MSE); see
+    /// [`crate::data::detail_weights`].
+    pub detail_weight: f32,
+    /// Rise above the neighbours, dB, from which a pixel counts as detail.
+    pub detail_threshold_db: f32,
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
     pub resume: bool,
@@ -77,6 +82,8 @@ impl Default for VqVaeTrainConfig {
             seed: 0,
             device: DeviceChoice::Cpu,
             reconstructions: 8,
+            detail_weight: 4.0,
+            detail_threshold_db: 6.0,
             resume: false,
         }
     }
@@ -125,6 +132,9 @@ impl VqVaeTrainConfig {
         if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
             return Err(Error::config("lr", "must be a positive number"));
         }
+        if !(cfg.detail_weight.is_finite() && cfg.detail_weight >= 0.0) {
+            return Err(Error::config("detail_weight", "must be a finite number >= 0"));
+        }
         Ok(cfg)
     }
 }
@@ -138,7 +148,7 @@ pub struct VqEpochMetrics {
     pub step: usize,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
-    /// Mean reconstruction MSE (normalised log-Mel) over the epoch's steps.
+    /// Mean reconstruction loss (normalised log-Mel, detail-weighted) over the epoch's steps.
     pub train_reconstruction: f64,
     /// Mean commitment loss (weighted).
     pub train_commitment: f64,
@@ -424,6 +434,14 @@ pub fn train_vqvae(
     }
     let train = normalised(&train_db, &normalizer);
     let val = normalised(&val_db, &normalizer);
+    let weights: Vec<Vec<f32>> = if cfg.detail_weight > 0.0 {
+        train_db
+            .iter()
+            .map(|x| detail_weights(&x.data, m, f, cfg.detail_threshold_db, cfg.detail_weight))
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let bs = cfg.batch_size;
     let steps_per_epoch = train.len().div_ceil(bs);
@@ -442,7 +460,11 @@ pub fn train_vqvae(
         let (mut rec_sum, mut com_sum, mut restarted, mut lr) = (0f64, 0f64, 0usize, cfg.lr);
         for chunk in order.chunks(bs) {
             let refs: Vec<&LogMel> = chunk.iter().map(|&i| &train[i]).collect();
-            let batch = vq_batch(&refs, m, f, fp, trainer.device())?;
+            let mut batch = vq_batch(&refs, m, f, fp, trainer.device())?;
+            if !weights.is_empty() {
+                let w: Vec<&[f32]> = chunk.iter().map(|&i| weights[i].as_slice()).collect();
+                batch = batch.with_weights(&w, trainer.device())?;
+            }
             lr = cfg.schedule.lr(state.step, total_steps, cfg.lr);
             let s = trainer.step(&batch, lr)?;
             state.step += 1;
