@@ -2,7 +2,8 @@
 # The classifier's speed checks on a GPU machine (run by hand from the repository root; never by
 # CI). Needs the bench binary built here with
 #   cargo bench -p auscult-classifier --features gpu --no-run
-# copied (stripped) to target/devbench/classifier-bench, the Vulkan loader packages in .gl/ (see
+# copied (stripped, gzipped: the carry limit is 64 MiB) to target/devbench/classifier-bench.gz,
+# the Vulkan loader packages in .gl/ (see
 # ../shared/BURN-NOTES.md) and python3 with torch on the machine. Prints JSON lines and
 # criterion summaries; writes everything to $OUT/device_check.log too.
 #
@@ -13,6 +14,7 @@ set -u
 OUT=${OUT:-/tmp}
 B=target/devbench/classifier-bench
 exec > >(tee "$OUT/device_check.log") 2>&1
+[ -f "$B.gz" ] && [ ! -f "$B" ] && gunzip -k "$B.gz" && chmod +x "$B"
 nproc; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
@@ -32,7 +34,7 @@ for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 export LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/nvidia/lib
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-AUSCULT_BENCH_DEVICE=gpu timeout 240 "$B" --bench --noplot --warm-up-time 5 --measurement-time 5 'train_step|inference'
+AUSCULT_BENCH_DEVICE=gpu timeout 200 "$B" --bench --noplot --warm-up-time 5 --measurement-time 3 'train_step|inference'
 
 echo "== GPU, 5-epoch training run"
 AUSCULT_BENCH_DEVICE=gpu AUSCULT_BENCH_TRAIN_RUN=5 timeout 150 "$B"

@@ -124,7 +124,10 @@ impl VqBatch {
             let scale = (1.0 / mean) as f32;
             flat.iter_mut().for_each(|v| *v *= scale);
         }
-        self.weights = Some(Tensor::from_data(TensorData::new(flat, [b, 1, m, f]), device));
+        self.weights = Some(Tensor::from_data(
+            TensorData::new(flat, [b, 1, m, f]),
+            device,
+        ));
         Ok(self)
     }
 }
@@ -135,7 +138,13 @@ impl VqBatch {
 ///
 /// Such detail covers few pixels and sits on top of unlearnable noise texture, so plain MSE
 /// learns it last; weighting it brings it forward. `db` is `[n_mels][n_frames]` in dB.
-pub fn detail_weights(db: &[f32], n_mels: usize, n_frames: usize, threshold_db: f32, strength: f32) -> Vec<f32> {
+pub fn detail_weights(
+    db: &[f32],
+    n_mels: usize,
+    n_frames: usize,
+    threshold_db: f32,
+    strength: f32,
+) -> Vec<f32> {
     let at = |f: usize, t: usize| db[f * n_frames + t];
     let mut w = vec![1f32; db.len().min(n_mels * n_frames)];
     if strength <= 0.0 {
@@ -237,7 +246,11 @@ mod tests {
         // Background pixels keep weight 1.
         assert_eq!(w[0], 1.0);
         assert_eq!(w[4 * 5 + 4], 1.0);
-        assert!(detail_weights(&db, 5, 5, 10.0, 0.0).iter().all(|&v| v == 1.0));
+        assert!(
+            detail_weights(&db, 5, 5, 10.0, 0.0)
+                .iter()
+                .all(|&v| v == 1.0)
+        );
     }
 
     #[test]

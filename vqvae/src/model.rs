@@ -662,7 +662,9 @@ mod tests {
             let k = stride.map(|s| if s == 1 { 3 } else { 2 * s });
             let p = stride.map(|s| if s == 1 { 1 } else { s / 2 });
             let wn = cin * cout * k[0] * k[1];
-            let weights: Vec<f32> = (0..wn).map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0).collect();
+            let weights: Vec<f32> = (0..wn)
+                .map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0)
+                .collect();
             let conv = ConvTranspose2d {
                 weight: Param::from_tensor(Tensor::from_data(
                     TensorData::new(weights.clone(), [cin, cout, k[0], k[1]]),
@@ -671,7 +673,9 @@ mod tests {
                 bias: None,
                 ..conv
             };
-            let input: Vec<f32> = (0..cin * h * w).map(|i| ((i * 13 % 11) as f32 - 5.0) / 5.0).collect();
+            let input: Vec<f32> = (0..cin * h * w)
+                .map(|i| ((i * 13 % 11) as f32 - 5.0) / 5.0)
+                .collect();
             let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [1, cin, h, w]), &device);
             let y = conv.forward(x);
             let [_, _, oh, ow] = y.dims();
@@ -689,7 +693,8 @@ mod tests {
                                     if yy < 0 || xx < 0 || yy >= oh as isize || xx >= ow as isize {
                                         continue;
                                     }
-                                    want[(co * oh + yy as usize) * ow + xx as usize] += input[(ci * h + i) * w + j]
+                                    want[(co * oh + yy as usize) * ow + xx as usize] += input
+                                        [(ci * h + i) * w + j]
                                         * weights[((ci * cout + co) * k[0] + ky) * k[1] + kx];
                                 }
                             }

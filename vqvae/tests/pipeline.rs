@@ -189,6 +189,7 @@ fn train_resume_prior_and_generate() {
     let out_c = tmp.path().join("corpus-balance");
     let balance = GenerateRequest {
         counts: ClassCounts::Balance { target: None },
+        wav: false,
         ..request.clone()
     };
     let r = generate(&prior_dir, &balance, &out_c, &NoProgress).unwrap();

@@ -168,7 +168,7 @@ impl Budget {
         let (patients, clf, vq, prior) = if args.quick {
             (12, 3, 3, 3)
         } else {
-            (40, 20, 25, 25)
+            (40, 20, 20, 15)
         };
         Self {
             patients: args.patients.unwrap_or(patients),
