@@ -41,11 +41,16 @@ fn bench_device() -> Device {
     }
 }
 
-fn presets() -> [(&'static str, CnnConfig); 2] {
-    [
+/// The models benchmarked: `small` and `medium`, plus `cnn10` on the GPU.
+fn presets() -> Vec<(&'static str, CnnConfig)> {
+    let mut p = vec![
         ("small_b32", CnnConfig::small()),
         ("medium_b32", CnnConfig::medium()),
-    ]
+    ];
+    if std::env::var("AUSCULT_BENCH_DEVICE").as_deref() == Ok("gpu") {
+        p.push(("cnn10_b32", CnnConfig::cnn10()));
+    }
+    p
 }
 
 fn train_step(c: &mut Criterion) {
@@ -195,7 +200,10 @@ fn training_run(epochs: usize) {
     synth_icbhi(&data_dir, &SynthConfig::icbhi(1)).unwrap();
     let cfg = TrainConfig {
         epochs,
-        model: CnnConfig::preset(&std::env::var("AUSCULT_BENCH_MODEL").unwrap_or_else(|_| "small".into())).unwrap(),
+        model: CnnConfig::preset(
+            &std::env::var("AUSCULT_BENCH_MODEL").unwrap_or_else(|_| "small".into()),
+        )
+        .unwrap(),
         device: match std::env::var("AUSCULT_BENCH_DEVICE").as_deref() {
             Ok("gpu") => auscult_experiment::DeviceChoice::Gpu,
             _ => auscult_experiment::DeviceChoice::Cpu,
@@ -210,8 +218,14 @@ fn training_run(epochs: usize) {
     };
     let data = load_examples(&data_dir, &opts).unwrap();
     let started = std::time::Instant::now();
-    let report =
-        auscult_classifier::train(&cfg, &data, &[], &dir.path().join("run"), &auscult_experiment::NoProgress).unwrap();
+    let report = auscult_classifier::train(
+        &cfg,
+        &data,
+        &[],
+        &dir.path().join("run"),
+        &auscult_experiment::NoProgress,
+    )
+    .unwrap();
     let summary = serde_json::json!({
         "device": format!("{:?}", cfg.device),
         "model": std::env::var("AUSCULT_BENCH_MODEL").unwrap_or_else(|_| "small".into()),
@@ -229,7 +243,10 @@ fn training_run(epochs: usize) {
 }
 
 fn main() {
-    if let Some(epochs) = std::env::var("AUSCULT_BENCH_TRAIN_RUN").ok().and_then(|v| v.parse().ok()) {
+    if let Some(epochs) = std::env::var("AUSCULT_BENCH_TRAIN_RUN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         training_run(epochs);
         return;
     }

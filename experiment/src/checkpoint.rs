@@ -108,7 +108,11 @@ mod tests {
         save_module(&a, &path).unwrap();
         let b: Linear = load_module(LinearConfig::new(3, 2).init(&dev), &path).unwrap();
         let x = Tensor::<2>::ones([1, 3], &dev);
-        let ya: Vec<f32> = a.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let ya: Vec<f32> = a
+            .forward(x.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let yb: Vec<f32> = b.forward(x).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(ya, yb);
         let wrong = load_module(LinearConfig::new(4, 2).init(&dev), &path);
