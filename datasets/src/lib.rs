@@ -26,6 +26,7 @@ mod error;
 mod files;
 mod folder;
 mod format;
+mod frontend;
 mod icbhi;
 mod inspect;
 mod item;
@@ -47,6 +48,7 @@ pub use error::{Error, Result};
 pub use files::{WavHeader, read_wav_header};
 pub use folder::{FolderCorpus, FolderFile};
 pub use format::Format;
+pub use frontend::{default_examples, default_mel};
 pub use icbhi::{
     AcquisitionMode, ChestLocation, Demographics, Device, IcbhiDatabase, IcbhiLayout,
     IcbhiRecording, IcbhiSplit, RecordingName, RespiratoryCycle, Sex, cycle_counts,

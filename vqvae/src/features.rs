@@ -1,40 +1,14 @@
 //! The shared audio front end: examples -> log-Mel spectrograms in dB.
 
-use auscult_audio::{LogScale, MelConfig, MelSpectrogram};
-use auscult_datasets::{CyclePadding, Example, ExampleConfig};
+use auscult_audio::{MelConfig, MelSpectrogram};
+use auscult_datasets::{Example, ExampleConfig};
 use rayon::prelude::*;
 
 use crate::data::LogMel;
 use crate::{Error, Result};
 
-/// The shared default example cut (the classifier's too): 8 kHz, 4 s, repeat padding, fade.
-pub fn default_examples() -> ExampleConfig {
-    ExampleConfig {
-        sample_rate: 8000,
-        length_s: 4.0,
-        pad: CyclePadding::Repeat,
-        fade: true,
-    }
-}
-
-/// The shared default front end: librosa-style log-Mel at 8 kHz, `n_fft` 512, hop 256, 64 Mel
-/// bins from 50 to 4000 Hz, dB with reference 1, `amin` 1e-10, `top_db` 80: 64 x 126 per 4 s
-/// example.
-pub fn default_mel() -> MelConfig {
-    let mut mel = MelConfig::librosa(8000);
-    mel.n_fft = 512;
-    mel.win_length = 512;
-    mel.hop_length = 256;
-    mel.n_mels = 64;
-    mel.f_min = 50.0;
-    mel.f_max = Some(4000.0);
-    mel.log = LogScale::Db {
-        reference: 1.0,
-        amin: 1e-10,
-        top_db: Some(80.0),
-    };
-    mel
-}
+/// The shared default front end, defined once in `auscult_datasets`.
+pub use auscult_datasets::{default_examples, default_mel};
 
 /// Frames per example for this front end.
 pub fn frames_per_example(mel: &MelConfig, examples: &ExampleConfig) -> usize {
