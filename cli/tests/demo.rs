@@ -82,4 +82,85 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
+
+    // A sweep reuses the demo's VQ-VAE and prior (`--generator-from`), with its own corpus
+    // size, sampling, mixing ratio and gate: the slow generator steps are not run again.
+    let sweep = dir.path().join("sweep");
+    let assert = Command::cargo_bin("auscult")
+        .unwrap()
+        .args([
+            "study", "--quick", "--seeds", "1", "--seed", "3", "--arms", "e",
+        ])
+        .args(["--target", "20", "--top-k", "32", "--temperature", "0.8"])
+        .args([
+            "--augment-ratio",
+            "0.5",
+            "--gate-threshold",
+            "0.2",
+            "--json",
+        ])
+        .arg("--data")
+        .arg(out.join("synth"))
+        .arg("--generator-from")
+        .arg(&out)
+        .arg("--out")
+        .arg(&sweep)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let commands: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["command"].as_str().unwrap())
+        .collect();
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.contains("train-vqvae") || c.contains("train-prior")),
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c.contains("--target 20")),
+        "{commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c.contains("--augment-ratio 0.5")),
+        "{commands:?}"
+    );
+    let arms: Vec<&str> = report["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["arm"].as_str().unwrap())
+        .collect();
+    assert_eq!(arms, ["plain", "gated"], "the gate needs arm (a)");
+    let per_seed = &report["per_seed"][0];
+    let generated = per_seed["generated"].as_object().unwrap();
+    let kept = per_seed["gate_kept"].as_object().unwrap();
+    for (class, n) in generated {
+        let n = n.as_u64().unwrap();
+        assert!(n <= 20, "{class}: {n} generated with --target 20");
+        assert!(kept.get(class).and_then(|k| k.as_u64()).unwrap_or(0) <= n);
+        if n > 0 {
+            let p = per_seed["gate_mean_probability"][class].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&p), "{class}: {p}");
+        }
+    }
+    assert!(sweep.join("seed-3/generated-gated/manifest.json").is_file());
+
+    // Reusing a generator that is not there is an error naming the missing prior.
+    let missing = dir.path().join("nothing");
+    Command::cargo_bin("auscult")
+        .unwrap()
+        .args(["study", "--quick", "--seeds", "1", "--arms", "c"])
+        .arg("--data")
+        .arg(out.join("synth"))
+        .arg("--generator-from")
+        .arg(&missing)
+        .arg("--out")
+        .arg(dir.path().join("sweep2"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no trained prior for seed 0"));
 }

@@ -142,6 +142,23 @@ pub struct Args {
     /// Top-k sampling of the prior (0: off).
     #[arg(long, default_value_t = 0, value_name = "K")]
     pub top_k: usize,
+    /// Nucleus (top-p) sampling of the prior (off unless given).
+    #[arg(long, value_name = "P")]
+    pub top_p: Option<f32>,
+    /// Size of the generated corpus: each minority class is generated up to this many
+    /// (training plus generated) examples; default: the majority class's count.
+    #[arg(long, value_name = "N")]
+    pub target: Option<usize>,
+    /// Share of the generated corpus that enters training in arms (c) and (e), passed to
+    /// `auscult train --augment-ratio` (default: all of it).
+    #[arg(long, value_name = "R")]
+    pub augment_ratio: Option<f32>,
+    /// Reuse the VQ-VAE and prior of an earlier study instead of training them: its
+    /// `seed-N/prior` for each seed N (that study must have used the same data and seeds).
+    /// Lets a sweep over sampling, corpus size, ratio or gate threshold skip the two slowest
+    /// steps.
+    #[arg(long, value_name = "STUDY_DIR")]
+    pub generator_from: Option<PathBuf>,
     /// Quality-gate threshold of arm (e): keep a generated sample when the real-data model
     /// gives its conditioned class at least this probability.
     #[arg(long, default_value_t = 0.5, value_name = "P")]
@@ -285,6 +302,9 @@ pub struct SeedResult {
     pub generated: BTreeMap<String, usize>,
     /// Samples the quality gate kept per class (arm e).
     pub gate_kept: BTreeMap<String, usize>,
+    /// Mean probability arm (a)'s model gives generated samples of each class for that class
+    /// (arm e; how class-like the samples look to a model trained on real data).
+    pub gate_mean_probability: BTreeMap<String, f64>,
 }
 
 /// Mean and sample standard deviation of one metric of one arm over the seeds.
@@ -503,35 +523,55 @@ fn run_seed(
     let mut corpus_dir = None;
     let mut generated = BTreeMap::new();
     if arms.iter().any(|a| a.needs_corpus()) {
-        let vq = dir.join("vqvae");
-        let prior = dir.join("prior");
+        let prior = match &args.generator_from {
+            Some(from) => {
+                let prior = from.join(format!("seed-{seed}")).join("prior");
+                if !prior.join("model.bpk").exists() {
+                    bail!(
+                        "--generator-from {}: no trained prior for seed {seed} at {} (run `auscult study` there with the same seeds first)",
+                        from.display(),
+                        prior.display()
+                    );
+                }
+                eprintln!(
+                    "\n==> seed {seed}: reusing the prior in {}",
+                    prior.display()
+                );
+                prior
+            }
+            None => {
+                let vq = dir.join("vqvae");
+                let prior = dir.join("prior");
+                runner.run(
+                    &format!("seed {seed}: train the VQ-VAE on the training patients"),
+                    &common(vec![
+                        s("train-vqvae"),
+                        s("--data"),
+                        p(data),
+                        s("--epochs"),
+                        s(budget.vqvae_epochs),
+                        s("--out"),
+                        p(&vq),
+                    ]),
+                )?;
+                runner.run(
+                    &format!("seed {seed}: train the prior over the VQ-VAE codes"),
+                    &common(vec![
+                        s("train-prior"),
+                        s("--vqvae"),
+                        p(&vq),
+                        s("--data"),
+                        p(data),
+                        s("--epochs"),
+                        s(budget.prior_epochs),
+                        s("--out"),
+                        p(&prior),
+                    ]),
+                )?;
+                prior
+            }
+        };
         let corpus = dir.join("generated");
-        runner.run(
-            &format!("seed {seed}: train the VQ-VAE on the training patients"),
-            &common(vec![
-                s("train-vqvae"),
-                s("--data"),
-                p(data),
-                s("--epochs"),
-                s(budget.vqvae_epochs),
-                s("--out"),
-                p(&vq),
-            ]),
-        )?;
-        runner.run(
-            &format!("seed {seed}: train the prior over the VQ-VAE codes"),
-            &common(vec![
-                s("train-prior"),
-                s("--vqvae"),
-                p(&vq),
-                s("--data"),
-                p(data),
-                s("--epochs"),
-                s(budget.prior_epochs),
-                s("--out"),
-                p(&prior),
-            ]),
-        )?;
         let mut gen_args = vec![
             s("generate"),
             s("--prior"),
@@ -547,6 +587,12 @@ fn run_seed(
         if args.top_k > 0 {
             gen_args.extend([s("--top-k"), s(args.top_k)]);
         }
+        if let Some(top_p) = args.top_p {
+            gen_args.extend([s("--top-p"), s(top_p)]);
+        }
+        if let Some(target) = args.target {
+            gen_args.extend([s("--target"), s(target)]);
+        }
         runner.run(
             &format!("seed {seed}: generate minority-class samples up to the majority count"),
             &gen_args,
@@ -556,8 +602,13 @@ fn run_seed(
         corpus_dir = Some(corpus);
     }
 
+    let augment_ratio: Vec<String> = args
+        .augment_ratio
+        .map(|r| vec![s("--augment-ratio"), s(r)])
+        .unwrap_or_default();
     let mut results = BTreeMap::new();
     let mut gate_kept = BTreeMap::new();
+    let mut gate_mean_probability = BTreeMap::new();
     for &arm in arms {
         let run_dir = dir.join(format!("{}-{}", arm.letter(), arm.name()));
         let mut train_args = vec![
@@ -578,6 +629,7 @@ fn run_seed(
                 if let Some(c) = &corpus_dir {
                     train_args.extend([s("--augment"), p(c)]);
                 }
+                train_args.extend(augment_ratio.clone());
             }
             Arm::Oversample => train_args.extend([
                 s("--oversample"),
@@ -593,7 +645,8 @@ fn run_seed(
                 let gate_model = dir.join("a-plain");
                 let gated = dir.join("generated-gated");
                 let started = Instant::now();
-                gate_kept = gate_corpus(&gate_model, corpus, &gated, args.gate_threshold)?;
+                (gate_kept, gate_mean_probability) =
+                    gate_corpus(&gate_model, corpus, &gated, args.gate_threshold)?;
                 runner.record(
                     &format!("seed {seed}: quality gate"),
                     format!(
@@ -606,6 +659,7 @@ fn run_seed(
                     started,
                 );
                 train_args.extend([s("--augment"), p(&gated)]);
+                train_args.extend(augment_ratio.clone());
             }
         }
         if run_dir.join("config.json").exists() {
@@ -646,17 +700,19 @@ fn run_seed(
         corpus: corpus_dir,
         generated,
         gate_kept,
+        gate_mean_probability,
     })
 }
 
 /// Writes the gated copy of `corpus` into `gated`: the samples `model` assigns to their
-/// conditioned class with probability >= `threshold`. Returns the kept count per class.
+/// conditioned class with probability >= `threshold`. Returns the kept count per class and
+/// the mean probability of the conditioned class per class.
 fn gate_corpus(
     model: &Path,
     corpus: &Path,
     gated: &Path,
     threshold: f32,
-) -> anyhow::Result<BTreeMap<String, usize>> {
+) -> anyhow::Result<(BTreeMap<String, usize>, BTreeMap<String, f64>)> {
     let source = GeneratedCorpus::open(corpus)?;
     let quality = corpus_class_probability(model, &source)
         .with_context(|| format!("quality gate with {}", model.display()))?;
@@ -683,7 +739,17 @@ fn gate_corpus(
     }
     auscult_experiment::write_json_atomic(gated.join(MANIFEST_FILE), &manifest)?;
     auscult_experiment::write_json_atomic(gated.join("gate.json"), &quality)?;
-    Ok(kept)
+    let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for q in &quality {
+        let e = sums.entry(q.class.clone()).or_default();
+        e.0 += f64::from(q.probability);
+        e.1 += 1;
+    }
+    let mean = sums
+        .into_iter()
+        .map(|(c, (sum, n))| (c, sum / n.max(1) as f64))
+        .collect();
+    Ok((kept, mean))
 }
 
 fn summarise(arms: &[Arm], per_seed: &[SeedResult]) -> Vec<ArmSummary> {
@@ -926,6 +992,26 @@ fn markdown(
         budget.prior_epochs,
         report.seconds
     );
+    let a = &plan.args;
+    let _ = writeln!(
+        m,
+        "Generation: temperature {}, top-k {}, top-p {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}.\n",
+        a.temperature,
+        if a.top_k > 0 {
+            a.top_k.to_string()
+        } else {
+            "off".to_string()
+        },
+        a.top_p.map_or("off".to_string(), |p| p.to_string()),
+        a.target
+            .map_or("the majority count".to_string(), |t| t.to_string()),
+        a.augment_ratio.map_or("all".to_string(), |r| r.to_string()),
+        a.generator_from.as_ref().map_or(String::new(), |d| format!(
+            ", VQ-VAE and prior reused from `{}`",
+            d.display()
+        )),
+        a.gate_threshold
+    );
     if let Some(i) = inspection {
         let _ = writeln!(m, "## Data\n");
         let _ = writeln!(
@@ -963,6 +1049,29 @@ fn markdown(
                     .map(|(c, f)| format!("{c} {:.0}%", 100.0 * f))
                     .collect::<Vec<_>>()
                     .join(", ")
+            );
+        }
+        let probabilities: Vec<String> = report
+            .per_seed
+            .iter()
+            .filter(|r| !r.gate_mean_probability.is_empty())
+            .map(|r| {
+                format!(
+                    "seed {}: {}",
+                    r.seed,
+                    r.gate_mean_probability
+                        .iter()
+                        .map(|(c, p)| format!("{c} {p:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        if !probabilities.is_empty() {
+            let _ = writeln!(
+                m,
+                "Mean probability arm (a)'s model gives generated samples for their conditioned class: {}.\n",
+                probabilities.join("; ")
             );
         }
         if let Some(sheet) = &figures.contact_sheet {
