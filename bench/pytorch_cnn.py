@@ -15,7 +15,8 @@ decay 1e-3) with per-parameter gradient-norm clipping at 5. Also times a forward
     python3 bench/pytorch_cnn.py --preset cnn10 --device cuda
 
 Prints one JSON line per measurement: {"what", "device", "preset", "threads", "steps_per_s" or
-"seconds"}. Compare with the criterion numbers on the same machine in the same session.
+"seconds"; "cpu_seconds" for the training step}. Compare with the criterion numbers on the same
+machine in the same session.
 """
 
 import argparse
@@ -121,13 +122,16 @@ def main():
     for _ in range(args.warmup):
         step()
     sync()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         step()
     sync()
     dt = (time.perf_counter() - t0) / args.steps
+    cpu = (time.process_time() - c0) / args.steps
     common = dict(device=args.device, preset=args.preset, threads=args.threads, batch=args.batch)
-    print(json.dumps(dict(what="train_step", steps_per_s=1 / dt, seconds=dt, **common)))
+    # cpu_seconds: CPU time of the whole process per step (all threads); with one thread it is
+    # what the step costs regardless of how loaded the machine is.
+    print(json.dumps(dict(what="train_step", steps_per_s=1 / dt, seconds=dt, cpu_seconds=cpu, **common)))
 
     model.eval()
     with torch.no_grad():

@@ -27,6 +27,7 @@ pub mod config;
 pub mod data;
 mod error;
 pub mod inference;
+pub mod kernels;
 pub mod loss;
 pub mod metrics;
 pub mod mixup;

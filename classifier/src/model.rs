@@ -28,12 +28,11 @@ use burn::module::{Module, Param};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, PaddingConfig2d};
 use burn::tensor::activation::relu;
-use burn::tensor::module::avg_pool2d;
-use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
 use crate::Error;
+use crate::kernels;
 
 /// Architecture of the classifier (saved in the run's `config.json`).
 #[derive(Config, Debug, PartialEq)]
@@ -232,25 +231,44 @@ impl ConvBlock {
     /// `[B, C_in, H, W] -> [B, C_out, H / pool, W / pool]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut x = x;
-        for (conv, norm) in self.convs.iter().zip(&self.norms) {
-            x = relu(norm.forward(conv.forward(x)));
+        let last = self.convs.len().saturating_sub(1);
+        for (j, (conv, norm)) in self.convs.iter().zip(&self.norms).enumerate() {
+            x = kernels::conv2d(conv, x);
+            if j == last {
+                // The last BatchNorm -> ReLU is fused with the pooling after it.
+                let [_, _, h, w] = x.dims();
+                return kernels::batch_norm_relu_pool(norm, x, pool_factors([h, w], self.pool));
+            }
+            x = kernels::batch_norm_relu(norm, x);
         }
         avg_pool(x, self.pool)
     }
 }
 
+/// The pooling factors [`avg_pool`] applies to an `[h, w]` map: `k`, except 1 on an axis
+/// shorter than its factor.
+fn pool_factors([h, w]: [usize; 2], k: [usize; 2]) -> [usize; 2] {
+    let kh = if k[0] <= h { k[0].max(1) } else { 1 };
+    let kw = if k[1] <= w { k[1].max(1) } else { 1 };
+    [kh, kw]
+}
+
 /// Non-overlapping average pooling by `k = [kh, kw]` (floor mode: a remainder row or column is
 /// dropped, as PyTorch's `avg_pool2d`); an axis shorter than its factor is not pooled.
 ///
-/// Written as a reshape and two means rather than burn's `avg_pool2d`: on the `flex` CPU
-/// backend this is several times faster, forward and backward (see the README's profile).
+/// On `flex` this is our one-pass kernel ([`kernels::avg_pool`]); elsewhere a reshape and two
+/// means, which on `flex` was already several times faster than burn's `avg_pool2d` (see the
+/// README's profile).
 pub fn avg_pool(x: Tensor<4>, k: [usize; 2]) -> Tensor<4> {
     let [b, c, h, w] = x.dims();
-    let kh = if k[0] <= h { k[0].max(1) } else { 1 };
-    let kw = if k[1] <= w { k[1].max(1) } else { 1 };
+    let [kh, kw] = pool_factors([h, w], k);
     if kh == 1 && kw == 1 {
         return x;
     }
+    let x = match kernels::avg_pool(x.clone(), [kh, kw]) {
+        Some(pooled) => return pooled,
+        None => x,
+    };
     let (oh, ow) = (h / kh, w / kw);
     let x = if oh * kh != h || ow * kw != w {
         x.slice([0..b, 0..c, 0..oh * kh, 0..ow * kw])
@@ -259,16 +277,6 @@ pub fn avg_pool(x: Tensor<4>, k: [usize; 2]) -> Tensor<4> {
     };
     let x: Tensor<6> = x.reshape([b, c, oh, kh, ow, kw]);
     x.mean_dim(5).mean_dim(3).reshape([b, c, oh, ow])
-}
-
-#[allow(dead_code)]
-fn avg_pool_reference(x: Tensor<4>, k: [usize; 2]) -> Tensor<4> {
-    avg_pool2d(x, AvgPoolOptions::new(k).with_stride(k))
-}
-
-impl ConvBlock {
-    #[allow(dead_code)]
-    fn _unused(&self) {}
 }
 
 /// The classifier network (see the module docs).
