@@ -12,6 +12,7 @@ use auscult_experiment::{DeviceChoice, Progress};
 use serde::{Deserialize, Serialize};
 
 use crate::data::LogMel;
+use crate::detail::{DetailStats, class_detail_stats};
 use crate::prior_training::{PriorModel, REFERENCE_NPY, VQVAE_DIR, band_profiles, pool_time};
 use crate::quantizer::CodeUsage;
 use crate::sampling::SamplingConfig;
@@ -123,6 +124,11 @@ pub struct ClassQuality {
     pub profile_rmse_db: Option<f64>,
     /// Pearson correlation of the two profiles.
     pub profile_correlation: Option<f64>,
+    /// Mean detail statistics of the generated samples (see [`crate::detail`]; `None` when
+    /// none were generated).
+    pub generated_detail: Option<DetailStats>,
+    /// Mean detail statistics of the class's training examples.
+    pub real_detail: Option<DetailStats>,
 }
 
 /// The quality report written with each corpus (`quality.json`).
@@ -303,6 +309,12 @@ pub(crate) fn quality_report(
         .collect();
     let n_classes = reference.classes.len();
     let gen_profiles = band_profiles(&gen_db, n_classes, m);
+    let gen_detail = class_detail_stats(
+        samples.iter().map(|(c, s, _)| (*c, s.as_slice())),
+        n_classes,
+        m,
+        reference.n_frames,
+    );
     let per_class = (0..n_classes)
         .map(|c| {
             let generated = samples.iter().filter(|(l, _, _)| *l == c).count();
@@ -324,6 +336,8 @@ pub(crate) fn quality_report(
                 },
                 generated_band_profile: profile,
                 real_band_profile: real.clone(),
+                generated_detail: gen_detail.get(c).copied().flatten(),
+                real_detail: reference.detail.get(c).copied().flatten(),
             }
         })
         .collect();

@@ -30,14 +30,17 @@
 //! mean and standard deviation (stored with the model), right-padded with zeros to 128 frames.
 //!
 //! **Encoder** ([`model::Encoder`]): three strided convolutions (kernel 2s, strides
-//! `[2,2] [2,2] [1,2]` in (frequency, time), 32 then 64 channels), two residual blocks, and a
+//! `[2,2] [1,2] [1,2]` in (frequency, time), 32 then 64 channels), two residual blocks, and a
 //! 1x1 projection to the code dimension D = 32. Layout: 64 x 128 -> a grid of
-//! **16 (frequency) x 16 (time) = 256 codes**. Raster order, used by the prior, is time outer,
-//! frequency inner: all 16 frequency codes of the first time step, then the next.
+//! **32 (frequency) x 16 (time) = 512 codes**, two Mel bins by eight frames each (a 16 x 16
+//! grid, four bins per code, kept the breathing envelope but not the wheeze tones within the
+//! demo's budget). Raster order, used by the prior, is time outer, frequency inner: all 32
+//! frequency codes of the first time step, then the next.
 //!
-//! **Quantiser** ([`quantizer`]): K = 256 codes, nearest neighbour, straight-through gradient,
-//! commitment loss beta = 0.25, codebook updated by exponential moving averages (decay 0.99,
-//! Laplace-smoothed counts), initialised from the first batch's encodings; any code whose
+//! **Quantiser** ([`quantizer`]): K = 512 codes, nearest neighbour, straight-through gradient,
+//! commitment loss beta = 0.25, codebook updated by exponential moving averages (decay 0.95,
+//! so that it keeps up with the encoder over a few hundred steps; Laplace-smoothed counts),
+//! initialised from the first batch's encodings; any code whose
 //! moving-average count per step falls below 1 is restarted from one of the batch encodings
 //! worst served by the codebook (top tenth by quantisation error), so that free codes go to
 //! rare patterns rather than to another copy of the commonest patch. Usage and perplexity are
@@ -56,7 +59,14 @@
 //!    they are recomputed exactly with the final encoder.
 //!
 //! **Decoder**: the mirror image (transposed convolutions), output in the normalised log-Mel
-//! domain, cropped to 126 frames; converted back to dB for corpora. Loss: MSE + commitment.
+//! domain, cropped to 126 frames; converted back to dB for corpora. Loss: MSE + commitment,
+//! plus optional detail terms ([`DetailLoss`]): the squared reconstruction error after fixed
+//! filters that pass sustained narrow bands (wheeze tones) or short broadband events (crackle
+//! clicks) and little of the pixel-to-pixel noise texture.
+//!
+//! **Detail statistics** ([`detail`]): tonality (prominence of narrow sustained bands) and
+//! transientness (single frames standing out of their time neighbourhood), in dB, per class,
+//! for real, reconstructed (VQ-VAE report) and generated (quality report) spectrograms.
 //! Convolutions use He initialisation (burn's default gain stalls the first epochs on a
 //! plateau at the mean), except the output layer.
 //!
@@ -76,6 +86,7 @@
 mod error;
 
 pub mod data;
+pub mod detail;
 pub mod features;
 pub mod generation;
 pub mod model;
@@ -88,6 +99,7 @@ pub mod training;
 pub mod vqvae_model;
 
 pub use data::{LogMel, Normalizer};
+pub use detail::{DetailStats, class_detail_stats, detail_stats};
 pub use error::{Error, Result};
 pub use features::{default_examples, default_mel, log_mels};
 pub use generation::{
@@ -101,6 +113,6 @@ pub use prior_training::{
 };
 pub use quantizer::{CodeUsage, Codebook, QuantizerConfig, perplexity};
 pub use sampling::{SamplingConfig, sample_codes};
-pub use trainer::{PriorBatch, PriorTrainer, VqStepStats, VqVaeTrainer};
-pub use training::{VqEpochMetrics, VqVaeReport, VqVaeTrainConfig, train_vqvae};
+pub use trainer::{DetailLoss, PriorBatch, PriorTrainer, VqStepStats, VqVaeTrainer};
+pub use training::{ClassDetail, VqEpochMetrics, VqVaeReport, VqVaeTrainConfig, train_vqvae};
 pub use vqvae_model::{VqState, VqVaeModel};

@@ -75,7 +75,7 @@ impl Default for PriorTrainConfig {
             model: PriorConfig::default(),
             epochs: 30,
             batch_size: 16,
-            lr: 1e-3,
+            lr: 2e-3,
             schedule: LrSchedule::Cosine {
                 warmup_steps: 20,
                 min_factor: 0.1,
@@ -122,6 +122,10 @@ pub struct Reference {
     pub labels: Vec<usize>,
     /// Code grid of each training example (raster order).
     pub codes: Vec<Vec<usize>>,
+    /// Mean detail statistics (tonality, transientness) of each class's training examples
+    /// (`None` for a class without any; empty in references written before they existed).
+    #[serde(default)]
+    pub detail: Vec<Option<crate::detail::DetailStats>>,
 }
 
 /// Mean dB per Mel bin of each class.
@@ -360,6 +364,12 @@ pub fn train_prior(
                 band_profiles: band_profiles(&train_db, vcfg.num_classes, m),
                 labels,
                 codes: train_codes.clone(),
+                detail: crate::detail::class_detail_stats(
+                    train_db.iter().map(|x| (x.label, x.data.as_slice())),
+                    vcfg.num_classes,
+                    m,
+                    f,
+                ),
             },
         )?;
     }

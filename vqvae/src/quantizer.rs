@@ -32,7 +32,7 @@ impl Default for QuantizerConfig {
     fn default() -> Self {
         Self {
             commitment: 0.25,
-            decay: 0.99,
+            decay: 0.95,
             epsilon: 1e-5,
             dead_code_threshold: 1.0,
         }

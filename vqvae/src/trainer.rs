@@ -7,6 +7,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::data::VqBatch;
 use crate::model::{ClassPrototypes, VqVae, VqVaeConfig};
@@ -63,7 +64,7 @@ pub(crate) fn indices<const D: usize>(t: Tensor<D, Int>) -> Result<Vec<usize>> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct VqStepStats {
     /// Reconstruction loss: mean squared error in the normalised log-Mel domain (weighted when
-    /// the batch carries weights).
+    /// the batch carries weights), plus the [`DetailLoss`] terms when they are on.
     pub reconstruction: f64,
     /// Commitment loss (already weighted by beta).
     pub commitment: f64,
@@ -75,6 +76,113 @@ pub struct VqStepStats {
 
 /// Prototype moving-average decay per step.
 const PROTOTYPE_DECAY: f32 = 0.95;
+
+/// Extra reconstruction terms that emphasise the two kinds of class detail, as fixed linear
+/// filters of the reconstruction error `e` (normalised log-Mel):
+///
+/// - tone: `e` averaged over `tone_frames` frames, minus its running mean over `tone_bins` Mel
+///   bins (narrow bands that persist in time: wheezes);
+/// - click: `e` averaged over `click_bins` Mel bins, minus its running mean over `click_frames`
+///   frames (short events spread over frequency: crackles).
+///
+/// Noise texture changes from pixel to pixel, so these filters pass little of it, while they
+/// pass most of a tone's or a click's error: weighting them makes the detail count in the loss
+/// out of proportion to the few pixels it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetailLoss {
+    /// Weight of the mean squared tone-filtered error (0 = off).
+    pub tone_weight: f32,
+    /// Weight of the mean squared click-filtered error (0 = off).
+    pub click_weight: f32,
+    /// Frames of the time average of the tone filter.
+    pub tone_frames: usize,
+    /// Mel bins of the running mean the tone filter removes.
+    pub tone_bins: usize,
+    /// Mel bins of the frequency average of the click filter.
+    pub click_bins: usize,
+    /// Frames of the running mean the click filter removes.
+    pub click_frames: usize,
+}
+
+impl Default for DetailLoss {
+    fn default() -> Self {
+        Self {
+            tone_weight: 0.0,
+            click_weight: 0.0,
+            tone_frames: 7,
+            tone_bins: 5,
+            click_bins: 9,
+            click_frames: 5,
+        }
+    }
+}
+
+impl DetailLoss {
+    /// Checks the weights and windows.
+    pub fn validate(&self) -> Result<()> {
+        for (field, w) in [
+            ("detail_loss.tone_weight", self.tone_weight),
+            ("detail_loss.click_weight", self.click_weight),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::config(field, "must be a finite number >= 0"));
+            }
+        }
+        for (field, w) in [
+            ("detail_loss.tone_frames", self.tone_frames),
+            ("detail_loss.tone_bins", self.tone_bins),
+            ("detail_loss.click_bins", self.click_bins),
+            ("detail_loss.click_frames", self.click_frames),
+        ] {
+            if w == 0 || w % 2 == 0 {
+                return Err(Error::config(field, "must be an odd number of at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    fn active(&self) -> bool {
+        self.tone_weight > 0.0 || self.click_weight > 0.0
+    }
+}
+
+/// The detail filters as matrices on a device, for one input size.
+struct DetailFilters {
+    tone_time: Tensor<2>,
+    tone_freq: Tensor<2>,
+    click_freq: Tensor<2>,
+    click_time: Tensor<2>,
+}
+
+impl DetailFilters {
+    fn new(loss: &DetailLoss, n_mels: usize, n_frames: usize, device: &Device) -> Self {
+        use crate::detail::{high_pass_matrix, running_mean_matrix};
+        let mat = |v: Vec<f32>, n: usize| Tensor::from_data(TensorData::new(v, [n, n]), device);
+        Self {
+            tone_time: mat(running_mean_matrix(n_frames, loss.tone_frames), n_frames),
+            tone_freq: mat(high_pass_matrix(n_mels, loss.tone_bins), n_mels),
+            click_freq: mat(running_mean_matrix(n_mels, loss.click_bins), n_mels),
+            click_time: mat(high_pass_matrix(n_frames, loss.click_frames), n_frames),
+        }
+    }
+}
+
+/// `x` (`[b, m, f]`) times `mat` (`[f, f]`) along time.
+fn along_time(x: Tensor<3>, mat: Tensor<2>) -> Tensor<3> {
+    let [b, m, f] = x.dims();
+    x.reshape([b * m, f]).matmul(mat).reshape([b, m, f])
+}
+
+/// `x` (`[b, m, f]`) times `mat` (`[m, m]`) along frequency.
+fn along_freq(x: Tensor<3>, mat: Tensor<2>) -> Tensor<3> {
+    let [b, m, f] = x.dims();
+    x.swap_dims(1, 2)
+        .reshape([b * f, m])
+        .matmul(mat)
+        .reshape([b, f, m])
+        .swap_dims(1, 2)
+}
 
 /// The VQ-VAE with its optimiser, codebook and prototypes: everything one step changes.
 pub struct VqVaeTrainer {
@@ -92,6 +200,9 @@ pub struct VqVaeTrainer {
     pub prototypes: ClassPrototypes,
     /// Random stream of codebook restarts.
     pub rng: ChaCha8Rng,
+    /// Extra loss terms on tone and click detail.
+    pub detail: DetailLoss,
+    filters: Option<DetailFilters>,
     device: Device,
 }
 
@@ -114,6 +225,8 @@ impl VqVaeTrainer {
             quantizer,
             model,
             optimizer: adam(),
+            detail: DetailLoss::default(),
+            filters: None,
             device,
         })
     }
@@ -136,11 +249,33 @@ impl VqVaeTrainer {
         );
         let [b, _, m, f] = batch.targets.dims();
         let recon = out.reconstruction.slice([0..b, 0..1, 0..m, 0..f]);
-        let sq = (recon - batch.targets.clone()).square();
-        let recon_loss = match &batch.weights {
+        let err = recon - batch.targets.clone();
+        let sq = err.clone().square();
+        let mut recon_loss = match &batch.weights {
             Some(w) => (sq * w.clone()).mean(),
             None => sq.mean(),
         };
+        if self.detail.active() {
+            let filters = self
+                .filters
+                .get_or_insert_with(|| DetailFilters::new(&self.detail, m, f, &self.device));
+            let e = err.reshape([b, m, f]);
+            if self.detail.tone_weight > 0.0 {
+                let tone = along_freq(
+                    along_time(e.clone(), filters.tone_time.clone()),
+                    filters.tone_freq.clone(),
+                );
+                recon_loss = recon_loss + tone.square().mean() * f64::from(self.detail.tone_weight);
+            }
+            if self.detail.click_weight > 0.0 {
+                let click = along_time(
+                    along_freq(e, filters.click_freq.clone()),
+                    filters.click_time.clone(),
+                );
+                recon_loss =
+                    recon_loss + click.square().mean() * f64::from(self.detail.click_weight);
+            }
+        }
         let commit = (out.encodings.clone() - out.quantized).square().mean()
             * f64::from(self.quantizer.commitment);
         let loss = recon_loss.clone() + commit.clone();
@@ -346,6 +481,38 @@ mod tests {
         assert_eq!(losses, losses2);
         assert_eq!(codes, codes2);
         assert_eq!(cb, cb2);
+    }
+
+    #[test]
+    fn detail_loss_adds_to_the_reconstruction_loss_and_trains() {
+        let device = Device::flex();
+        let cfg = tiny_vq();
+        let data = toy_examples(8, 3);
+        let refs: Vec<&LogMel> = data.iter().collect();
+        let plain = {
+            let mut t =
+                VqVaeTrainer::new(cfg.clone(), QuantizerConfig::default(), 5, &device).unwrap();
+            let batch = vq_batch(&refs, 16, 30, 32, t.device()).unwrap();
+            t.step(&batch, 1e-3).unwrap().reconstruction
+        };
+        let mut t = VqVaeTrainer::new(cfg, QuantizerConfig::default(), 5, &device).unwrap();
+        t.detail = DetailLoss {
+            tone_weight: 5.0,
+            click_weight: 5.0,
+            ..DetailLoss::default()
+        };
+        let batch = vq_batch(&refs, 16, 30, 32, t.device()).unwrap();
+        let losses: Vec<f64> = (0..40)
+            .map(|_| t.step(&batch, 5e-3).unwrap().reconstruction)
+            .collect();
+        // Same initial weights, so the first loss is the plain one plus the detail terms.
+        assert!(losses[0] > plain, "{} <= {plain}", losses[0]);
+        assert!(losses[39] < 0.5 * losses[0], "{losses:?}");
+        let bad = DetailLoss {
+            tone_frames: 4,
+            ..DetailLoss::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

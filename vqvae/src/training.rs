@@ -15,10 +15,11 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{LogMel, Normalizer, detail_weights, vq_batch};
+use crate::detail::{DetailStats, class_detail_stats};
 use crate::features::{default_examples, default_mel, frames_per_example, log_mels};
 use crate::model::VqVaeConfig;
 use crate::quantizer::{CodeUsage, QuantizerConfig};
-use crate::trainer::VqVaeTrainer;
+use crate::trainer::{DetailLoss, VqVaeTrainer};
 use crate::vqvae_model::{
     CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VQ_STATE_FILE, VqParts, VqState, run_pass,
 };
@@ -60,6 +61,9 @@ pub struct VqVaeTrainConfig {
     pub detail_weight: f32,
     /// Rise above the neighbours, dB, from which a pixel counts as detail.
     pub detail_threshold_db: f32,
+    /// Loss terms on filtered reconstruction errors that bring wheeze tones and crackle clicks
+    /// forward in training (see [`DetailLoss`]).
+    pub detail_loss: DetailLoss,
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
     pub resume: bool,
@@ -74,8 +78,8 @@ impl Default for VqVaeTrainConfig {
             mel: default_mel(),
             classes: Vec::new(),
             epochs: 20,
-            batch_size: 16,
-            lr: 2e-3,
+            batch_size: 8,
+            lr: 3e-3,
             schedule: LrSchedule::Cosine {
                 warmup_steps: 20,
                 min_factor: 0.1,
@@ -85,6 +89,11 @@ impl Default for VqVaeTrainConfig {
             reconstructions: 8,
             detail_weight: 0.0,
             detail_threshold_db: 6.0,
+            detail_loss: DetailLoss {
+                tone_weight: 10.0,
+                click_weight: 10.0,
+                ..DetailLoss::default()
+            },
             resume: false,
         }
     }
@@ -139,6 +148,7 @@ impl VqVaeTrainConfig {
                 "must be a finite number >= 0",
             ));
         }
+        cfg.detail_loss.validate()?;
         Ok(cfg)
     }
 }
@@ -209,6 +219,58 @@ pub struct VqVaeReport {
     pub grid: [usize; 2],
     /// Originals beside reconstructions.
     pub reconstructions_png: PathBuf,
+    /// Per class of the training split: detail statistics of the originals and of their
+    /// reconstructions (does the code carry wheeze tones and crackle clicks?).
+    #[serde(default)]
+    pub detail: Vec<ClassDetail>,
+}
+
+/// Detail statistics ([`crate::detail`]) of one class, real against modelled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassDetail {
+    /// Class name.
+    pub class: String,
+    /// Examples of the class.
+    pub examples: usize,
+    /// Mean statistics of the real spectrograms.
+    pub real: Option<DetailStats>,
+    /// Mean statistics of the reconstructions (VQ-VAE) or generated samples (prior).
+    pub modelled: Option<DetailStats>,
+}
+
+/// Per-class detail statistics of real spectrograms and of their reconstructions (both dB,
+/// `[n_mels][n_frames]`).
+pub(crate) fn detail_by_class(
+    classes: &[String],
+    real: &[LogMel],
+    modelled: &[Vec<f32>],
+    n_mels: usize,
+    n_frames: usize,
+) -> Vec<ClassDetail> {
+    let r = class_detail_stats(
+        real.iter().map(|x| (x.label, x.data.as_slice())),
+        classes.len(),
+        n_mels,
+        n_frames,
+    );
+    let g = class_detail_stats(
+        real.iter()
+            .zip(modelled)
+            .map(|(x, y)| (x.label, y.as_slice())),
+        classes.len(),
+        n_mels,
+        n_frames,
+    );
+    classes
+        .iter()
+        .enumerate()
+        .map(|(c, name)| ClassDetail {
+            class: name.clone(),
+            examples: real.iter().filter(|x| x.label == c).count(),
+            real: r[c],
+            modelled: g[c],
+        })
+        .collect()
 }
 
 /// Random stream of the epoch shuffles.
@@ -410,6 +472,7 @@ pub fn train_vqvae(
     let device = auscult_experiment::device(cfg.device)?;
     let mut trainer =
         VqVaeTrainer::new(cfg.model.clone(), cfg.quantizer.clone(), cfg.seed, &device)?;
+    trainer.detail = cfg.detail_loss;
     let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
     let mut state = TrainingState::default();
     let normalizer;
@@ -587,6 +650,21 @@ pub fn train_vqvae(
     let (q, recon) = quality(parts, eval, &normalizer, 2 * bs, &device)?;
     let png = run.file("reconstructions.png");
     reconstructions_png(&png, eval, &recon, &normalizer, &cfg)?;
+    // Detail statistics on the training split: the validation split holds too few examples
+    // of the minority classes to tell whether the code carries their detail.
+    let train_recon = if val.is_empty() {
+        recon.clone()
+    } else {
+        quality(parts, &train, &normalizer, 2 * bs, &device)?.1
+    };
+    let recon_db: Vec<Vec<f32>> = train_recon
+        .into_iter()
+        .map(|mut r| {
+            normalizer.denormalise(&mut r);
+            r
+        })
+        .collect();
+    let detail = detail_by_class(&cfg.classes, &train_db, &recon_db, m, f);
     let seconds = started.elapsed().as_secs_f64();
     let report = VqVaeReport {
         dir: out.to_path_buf(),
@@ -604,6 +682,7 @@ pub fn train_vqvae(
         perplexity: q.usage.perplexity(),
         grid: cfg.model.grid(),
         reconstructions_png: png,
+        detail,
     };
     run.save_json("report.json", &report)?;
     Ok(report)

@@ -49,6 +49,8 @@ fn tiny_vq(epochs: usize) -> VqVaeTrainConfig {
             codebook_size: 32,
             code_dim: 8,
             class_embedding: 4,
+            // A 16 x 16 grid (256 codes) keeps the tiny prior quick.
+            strides: vec![[2, 2], [2, 2], [1, 2]],
             ..VqVaeConfig::default()
         },
         epochs,

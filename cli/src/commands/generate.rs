@@ -153,6 +153,12 @@ fn print_report(r: &GenerateReport) {
             c.profile_rmse_db.unwrap_or(f64::NAN),
             c.profile_correlation.unwrap_or(f64::NAN)
         );
+        if let (Some(g), Some(real)) = (c.generated_detail, c.real_detail) {
+            println!(
+                "  {}: tonality {:.2} dB (real {:.2}), transientness {:.2} dB (real {:.2})",
+                c.class, g.tonality_db, real.tonality_db, g.transientness_db, real.transientness_db
+            );
+        }
     }
     if let Some(p) = &r.contact_sheet {
         println!("  contact sheet: {}", p.display());

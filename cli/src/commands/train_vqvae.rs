@@ -185,6 +185,18 @@ fn print_report(r: &VqVaeReport) {
         "  codebook: {}/{} codes used, perplexity {:.1}; grid {} x {} codes",
         r.codes_used, r.codebook_size, r.perplexity, r.grid[0], r.grid[1]
     );
+    for d in &r.detail {
+        if let (Some(real), Some(rec)) = (d.real, d.modelled) {
+            println!(
+                "  {} (training split): tonality {:.2} dB (original {:.2}), transientness {:.2} dB (original {:.2})",
+                d.class,
+                rec.tonality_db,
+                real.tonality_db,
+                rec.transientness_db,
+                real.transientness_db
+            );
+        }
+    }
     println!("  reconstructions: {}", r.reconstructions_png.display());
     println!("  run directory: {}", r.dir.display());
 }
