@@ -6,27 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn auscult() -> Command {
-    Command::cargo_bin("auscult").unwrap()
-}
-
-/// `../shared/fixtures/real` (or `$AUSCULT_FIXTURES`), failing plainly when missing.
-fn fixtures() -> PathBuf {
-    let dir = std::env::var_os("AUSCULT_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
-        });
-    assert!(
-        dir.is_dir(),
-        "the real fixtures are missing: looked in {} (set AUSCULT_FIXTURES to the `real` folder of ../shared/fixtures)",
-        dir.display()
-    );
-    dir
-}
+mod common;
+use common::{auscult, fixtures, synth_icbhi};
 
 fn wavs(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -60,20 +43,7 @@ fn train_evaluate_resume_and_classify() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let data = t.join("icbhi");
-    auscult()
-        .args([
-            "synth",
-            "icbhi",
-            "--quick",
-            "--patients",
-            "12",
-            "--seed",
-            "3",
-            "--out",
-        ])
-        .arg(&data)
-        .assert()
-        .success();
+    synth_icbhi(&data, 12, 3);
     let cfg = t.join("tiny.json");
     // The mel config's JSON layout belongs to auscult-audio: write the library's own default,
     // then shrink it, so this test does not depend on that layout.

@@ -1,30 +1,12 @@
 //! `auscult synth` and `auscult dataset inspect`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-
 use assert_cmd::Command;
 use predicates::prelude::*;
+
+mod common;
+use common::{auscult, fixtures};
 use serde_json::Value;
-
-fn fixtures() -> PathBuf {
-    let dir = std::env::var_os("AUSCULT_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
-        });
-    assert!(
-        dir.is_dir(),
-        "the real-data fixtures are missing: looked in {} (set AUSCULT_FIXTURES to the `real` \
-         folder of ../shared/fixtures)",
-        dir.display()
-    );
-    dir
-}
-
-fn auscult() -> Command {
-    Command::cargo_bin("auscult").unwrap()
-}
 
 fn json_of(cmd: &mut Command) -> Value {
     let out = cmd.assert().success().get_output().stdout.clone();

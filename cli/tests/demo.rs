@@ -147,6 +147,13 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
             assert!((0.0..=1.0).contains(&p), "{class}: {p}");
         }
     }
+    let real = per_seed["real_mean_probability"].as_object().unwrap();
+    assert!(!real.is_empty());
+    assert!(
+        real.values()
+            .all(|p| (0.0..=1.0).contains(&p.as_f64().unwrap())),
+        "{real:?}"
+    );
     assert!(sweep.join("seed-3/generated-gated/manifest.json").is_file());
 
     // Reusing a generator that is not there is an error naming the missing prior.
