@@ -5,12 +5,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn auscult() -> Command {
-    Command::cargo_bin("auscult").unwrap()
-}
+mod common;
+use common::{auscult, synth_icbhi};
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
@@ -21,20 +19,7 @@ fn train_vqvae_train_prior_generate_and_inspect() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let data = t.join("icbhi");
-    auscult()
-        .args([
-            "synth",
-            "icbhi",
-            "--quick",
-            "--patients",
-            "10",
-            "--seed",
-            "4",
-            "--out",
-        ])
-        .arg(&data)
-        .assert()
-        .success();
+    synth_icbhi(&data, 10, 4);
 
     let vq_cfg = t.join("vq.json");
     write(
