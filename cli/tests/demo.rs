@@ -97,6 +97,7 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
             "0.5",
             "--gate-threshold",
             "0.2",
+            "--gate-relative",
             "--json",
         ])
         .arg("--data")
@@ -147,6 +148,15 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
             assert!((0.0..=1.0).contains(&p), "{class}: {p}");
         }
     }
+    // The relative gate's thresholds: 0.2 x a median probability, so within [0, 0.2].
+    let thresholds = per_seed["gate_thresholds"].as_object().unwrap();
+    assert!(!thresholds.is_empty());
+    assert!(
+        thresholds
+            .values()
+            .all(|t| (0.0..=0.2).contains(&t.as_f64().unwrap())),
+        "{thresholds:?}"
+    );
     let real = per_seed["real_mean_probability"].as_object().unwrap();
     assert!(!real.is_empty());
     assert!(

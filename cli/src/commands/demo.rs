@@ -60,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             augment_ratio: None,
             generator_from: None,
             gate_threshold: 0.5,
+            gate_relative: false,
             device: args.device,
             json,
         },

@@ -164,6 +164,13 @@ pub struct Args {
     /// gives its conditioned class at least this probability.
     #[arg(long, default_value_t = 0.5, value_name = "P")]
     pub gate_threshold: f32,
+    /// Make the gate relative to how the same model scores real cycles: keep a sample when
+    /// its probability is at least the threshold times the median probability the model gives
+    /// the real validation cycles of that class (training cycles when there is no validation
+    /// split; test cycles are never used). A weak model that gives even real wheezes p = 0.15
+    /// then still keeps the generated wheezes that look as wheeze-like as real ones.
+    #[arg(long)]
+    pub gate_relative: bool,
     /// Device for training: cpu, or gpu (needs a build with --features gpu).
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: String,
@@ -309,6 +316,8 @@ pub struct SeedResult {
     /// The same for the real test cycles of each class (the yardstick for the line above;
     /// a diagnostic only, it decides nothing).
     pub real_mean_probability: BTreeMap<String, f64>,
+    /// The gate's threshold per class (the same for every class unless `--gate-relative`).
+    pub gate_thresholds: BTreeMap<String, f64>,
 }
 
 /// Mean and sample standard deviation of one metric of one arm over the seeds.
@@ -614,6 +623,7 @@ fn run_seed(
     let mut gate_kept = BTreeMap::new();
     let mut gate_mean_probability = BTreeMap::new();
     let mut real_mean_probability = BTreeMap::new();
+    let mut gate_thresholds = BTreeMap::new();
     for &arm in arms {
         let run_dir = dir.join(format!("{}-{}", arm.letter(), arm.name()));
         let mut train_args = vec![
@@ -650,16 +660,37 @@ fn run_seed(
                 let gate_model = dir.join("a-plain");
                 let gated = dir.join("generated-gated");
                 let started = Instant::now();
+                let real = RealProbabilities::of(&gate_model)?;
+                gate_thresholds = real
+                    .reference
+                    .iter()
+                    .map(|(c, probs)| {
+                        let scale = if args.gate_relative {
+                            median(probs)
+                        } else {
+                            1.0
+                        };
+                        (c.clone(), f64::from(args.gate_threshold) * scale)
+                    })
+                    .collect();
                 (gate_kept, gate_mean_probability) =
-                    gate_corpus(&gate_model, corpus, &gated, args.gate_threshold)?;
-                real_mean_probability = real_class_probability(&gate_model)?;
+                    gate_corpus(&gate_model, corpus, &gated, &gate_thresholds)?;
+                real_mean_probability = real
+                    .test
+                    .iter()
+                    .map(|(c, probs)| (c.clone(), mean(probs)))
+                    .collect();
                 runner.record(
                     &format!("seed {seed}: quality gate"),
                     format!(
                         "keep generated samples of {} that {} assigns to their class with p >= {} -> {}",
                         corpus.display(),
                         gate_model.display(),
-                        args.gate_threshold,
+                        gate_thresholds
+                            .iter()
+                            .map(|(c, t)| format!("{t:.3} ({c})"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         gated.display()
                     ),
                     started,
@@ -708,17 +739,19 @@ fn run_seed(
         gate_kept,
         gate_mean_probability,
         real_mean_probability,
+        gate_thresholds,
     })
 }
 
 /// Writes the gated copy of `corpus` into `gated`: the samples `model` assigns to their
-/// conditioned class with probability >= `threshold`. Returns the kept count per class and
-/// the mean probability of the conditioned class per class.
+/// conditioned class with probability >= that class's threshold (a class without one keeps
+/// nothing). Returns the kept count per class and the mean probability of the conditioned
+/// class per class.
 fn gate_corpus(
     model: &Path,
     corpus: &Path,
     gated: &Path,
-    threshold: f32,
+    thresholds: &BTreeMap<String, f64>,
 ) -> anyhow::Result<(BTreeMap<String, usize>, BTreeMap<String, f64>)> {
     let source = GeneratedCorpus::open(corpus)?;
     let quality = corpus_class_probability(model, &source)
@@ -735,7 +768,11 @@ fn gate_corpus(
     }
     let keep: std::collections::HashSet<&str> = quality
         .iter()
-        .filter(|q| q.probability >= threshold)
+        .filter(|q| {
+            thresholds
+                .get(&q.class)
+                .is_some_and(|&t| f64::from(q.probability) >= t)
+        })
         .map(|q| q.file.as_str())
         .collect();
     manifest.samples.retain(|s| keep.contains(s.file.as_str()));
@@ -759,28 +796,61 @@ fn gate_corpus(
     Ok((kept, mean))
 }
 
-/// Mean probability `model` gives the real test cycles of each class for their own class,
-/// on the data it was trained on.
-fn real_class_probability(model: &Path) -> anyhow::Result<BTreeMap<String, f64>> {
-    let clf = auscult_classifier::Classifier::load(model)
-        .with_context(|| format!("loading the model in {}", model.display()))?;
-    let spec: DataSpec = auscult_experiment::read_json(model.join(DATA_FILE))?;
-    let data = spec.load(&clf.config().train)?;
-    let probs = clf.predict_examples(&data.test)?;
-    let mut sums = vec![(0.0f64, 0usize); clf.classes().len()];
-    for (example, p) in data.test.iter().zip(&probs) {
-        if let (Some(sum), Some(&q)) = (sums.get_mut(example.label), p.get(example.label)) {
-            sum.0 += f64::from(q);
-            sum.1 += 1;
-        }
+/// Probabilities a model gives real cycles for their own class, per class.
+struct RealProbabilities {
+    /// On the validation cycles (training cycles when there are none): the gate's yardstick.
+    reference: BTreeMap<String, Vec<f64>>,
+    /// On the test cycles: a diagnostic for the report only, it decides nothing.
+    test: BTreeMap<String, Vec<f64>>,
+}
+
+impl RealProbabilities {
+    /// Runs `model` on the data it was trained on.
+    fn of(model: &Path) -> anyhow::Result<Self> {
+        let clf = auscult_classifier::Classifier::load(model)
+            .with_context(|| format!("loading the model in {}", model.display()))?;
+        let spec: DataSpec = auscult_experiment::read_json(model.join(DATA_FILE))?;
+        let data = spec.load(&clf.config().train)?;
+        let own = |examples: &[auscult_datasets::Example]| -> anyhow::Result<_> {
+            let probs = clf.predict_examples(examples)?;
+            let mut by_class: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for (example, p) in examples.iter().zip(&probs) {
+                if let (Some(class), Some(&q)) =
+                    (clf.classes().get(example.label), p.get(example.label))
+                {
+                    by_class
+                        .entry(class.clone())
+                        .or_default()
+                        .push(f64::from(q));
+                }
+            }
+            Ok(by_class)
+        };
+        let reference = if data.val.is_empty() {
+            own(&data.train)?
+        } else {
+            own(&data.val)?
+        };
+        Ok(Self {
+            reference,
+            test: own(&data.test)?,
+        })
     }
-    Ok(clf
-        .classes()
-        .iter()
-        .zip(sums)
-        .filter(|(_, (_, n))| *n > 0)
-        .map(|(c, (sum, n))| (c.clone(), sum / n as f64))
-        .collect())
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// The median (0 for no values).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
 }
 
 fn summarise(arms: &[Arm], per_seed: &[SeedResult]) -> Vec<ArmSummary> {
@@ -1048,7 +1118,7 @@ fn markdown(
     let a = &plan.args;
     let _ = writeln!(
         m,
-        "Generation: temperature {}, top-k {}, top-p {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}.\n",
+        "Generation: temperature {}, top-k {}, top-p {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}{}.\n",
         a.temperature,
         if a.top_k > 0 {
             a.top_k.to_string()
@@ -1063,7 +1133,12 @@ fn markdown(
             ", VQ-VAE and prior reused from `{}`",
             d.display()
         )),
-        a.gate_threshold
+        a.gate_threshold,
+        if a.gate_relative {
+            " times the median probability of the class's real validation cycles"
+        } else {
+            ""
+        }
     );
     if let Some(i) = inspection {
         let _ = writeln!(m, "## Data\n");
@@ -1094,8 +1169,13 @@ fn markdown(
         if !report.gate_keep_share.is_empty() {
             let _ = writeln!(
                 m,
-                "Share kept by the quality gate (p >= {} under arm (a)'s model), over all seeds: {}.\n",
+                "Share kept by the quality gate (p >= {}{} under arm (a)'s model), over all seeds: {}.\n",
                 plan.args.gate_threshold,
+                if plan.args.gate_relative {
+                    " x the class's real validation median"
+                } else {
+                    ""
+                },
                 report
                     .gate_keep_share
                     .iter()
