@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod output;
 
+/// mimalloc instead of glibc malloc: glibc hands large freed tensor buffers back to the OS and
+/// page-faults them in again on the next training step; mimalloc keeps them for reuse. On the
+/// CPU this is worth about a sixth of a small model's training step (issue 5, `classifier/README.md`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Respiratory and cough sound classification under class imbalance, with generative
 /// augmentation of minority classes.
 #[derive(Parser, Debug)]
