@@ -238,6 +238,7 @@ fn write_corpus(
             top_k: None,
             top_p: None,
             seed: 0,
+            texture: false,
             created_by: "test".into(),
         },
         serde_json::to_value(mel).unwrap(),

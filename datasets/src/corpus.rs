@@ -36,6 +36,10 @@ pub struct GeneratorInfo {
     pub top_p: Option<f32>,
     /// Base seed of the generation run.
     pub seed: u64,
+    /// Whether each sample is a draw from the decoder's Gaussian (its mean plus the class's
+    /// fitted texture) rather than the decoder's mean.
+    #[serde(default)]
+    pub texture: bool,
     /// Program and version, e.g. `auscult 0.1.0`.
     pub created_by: String,
 }
@@ -357,6 +361,7 @@ mod tests {
                 top_k: Some(32),
                 top_p: None,
                 seed: 5,
+                texture: false,
                 created_by: "auscult 0.1.0".into(),
             },
             serde_json::json!({"n_mels": 4}),

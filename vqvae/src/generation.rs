@@ -53,6 +53,10 @@ pub struct GenerateRequest {
     pub device: DeviceChoice,
     /// Samples per class on the contact sheet.
     pub sheet_per_class: usize,
+    /// Draw each sample from the decoder's fitted Gaussian (its mean plus one draw of the
+    /// class's texture, see [`crate::texture`]) rather than returning the smooth mean. Has no
+    /// effect when the VQ-VAE has no `texture.json`.
+    pub texture: bool,
 }
 
 impl Default for GenerateRequest {
@@ -66,6 +70,7 @@ impl Default for GenerateRequest {
             batch_size: 32,
             device: DeviceChoice::Cpu,
             sheet_per_class: 8,
+            texture: true,
         }
     }
 }
@@ -142,6 +147,9 @@ pub struct QualityReport {
     pub nearest_neighbour: NearestNeighbour,
     /// Per-class band-energy profiles, generated against real.
     pub per_class: Vec<ClassQuality>,
+    /// Whether the samples carry the decoder's texture (see [`crate::texture`]).
+    #[serde(default)]
+    pub texture: bool,
 }
 
 /// What `generate` did.
@@ -342,6 +350,7 @@ pub(crate) fn quality_report(
         })
         .collect();
     Ok(QualityReport {
+        texture: false,
         samples: samples.len(),
         codebook: CodebookQuality {
             codebook_size: k,
@@ -430,12 +439,14 @@ pub fn generate(
             top_k: request.sampling.top_k,
             top_p: request.sampling.top_p,
             seed: request.seed,
+            texture: model.vqvae.texture.is_some() && request.texture,
             created_by: format!("auscult {}", env!("CARGO_PKG_VERSION")),
         },
         serde_json::to_value(&vc.mel).map_err(|e| Error::config("mel", e.to_string()))?,
         serde_json::to_value(&vc.examples).map_err(|e| Error::config("examples", e.to_string()))?,
     );
     let mut writer = CorpusWriter::create(out, header)?;
+    let texture = model.vqvae.texture.as_ref().filter(|_| request.texture);
 
     let jobs: Vec<(usize, u64)> = counts
         .iter()
@@ -451,7 +462,14 @@ pub fn generate(
         let cls: Vec<usize> = chunk.iter().map(|j| j.0).collect();
         let seeds: Vec<u64> = chunk.iter().map(|j| j.1).collect();
         let codes = model.sample(&cls, &seeds, &request.sampling, true)?;
-        let specs = model.vqvae.decode(&codes, &cls)?;
+        let mut specs = model.vqvae.decode(&codes, &cls)?;
+        if let Some(t) = texture {
+            for ((spec, &c), &seed) in specs.iter_mut().zip(&cls).zip(&seeds) {
+                if let Some(noise) = t.sample(c, seed, f) {
+                    spec.iter_mut().zip(noise).for_each(|(x, e)| *x += e);
+                }
+            }
+        }
         sampling_seconds += t0.elapsed().as_secs_f64();
         for (((c, seed), code), spec) in cls.iter().zip(&seeds).zip(codes).zip(specs) {
             let spectrogram = Spectrogram {
@@ -510,7 +528,8 @@ pub fn generate(
     };
 
     progress.message("quality report");
-    let quality = quality_report(&model, &samples)?;
+    let mut quality = quality_report(&model, &samples)?;
+    quality.texture = texture.is_some();
     auscult_experiment::write_json_atomic(out.join("quality.json"), &quality)?;
     let manifest = writer.finish()?;
     let mut written = BTreeMap::new();

@@ -64,6 +64,15 @@
 //! filters that pass sustained narrow bands (wheeze tones) or short broadband events (crackle
 //! clicks) and little of the pixel-to-pixel noise texture.
 //!
+//! **Texture** ([`texture`]): decoding returns the decoder's conditional mean, which is smooth:
+//! it has neither the noise texture of real log-Mels nor the one-frame clicks the 8-frame codes
+//! cannot carry. After training, the residuals `x - decode(encode(x))` of the training split
+//! are fitted per class with a Gaussian (mean and full covariance over the Mel bins of a frame,
+//! shrunk towards the diagonal, and one lag-1 autocorrelation over time), written to
+//! `texture.json`; `generate` adds one seeded draw of the class's process to each decoded
+//! sample, that is it samples the decoder's Gaussian likelihood instead of returning its mean
+//! (`--no-texture` returns the mean).
+//!
 //! **Detail statistics** ([`detail`]): tonality (prominence of narrow sustained bands) and
 //! transientness (single frames standing out of their time neighbourhood), in dB, per class,
 //! for real, reconstructed (VQ-VAE report) and generated (quality report) spectrograms.
@@ -71,7 +80,7 @@
 //! plateau at the mean), except the output layer.
 //!
 //! **Prior** ([`prior`]): decoder-only Transformer, pre-norm, causal multi-head self-attention
-//! written out so keys/values can be cached, learned positional embeddings over the 256 raster
+//! written out so keys/values can be cached, learned positional embeddings over the 512 raster
 //! positions, the class as a prefix token, GELU MLP, dropout from a seeded host generator;
 //! trained with cross-entropy, reported in bits per code. Defaults: d_model 128, 4 heads,
 //! 3 layers, MLP 512.
@@ -94,6 +103,7 @@ pub mod prior;
 pub mod prior_training;
 pub mod quantizer;
 pub mod sampling;
+pub mod texture;
 pub mod trainer;
 pub mod training;
 pub mod vqvae_model;
@@ -113,6 +123,7 @@ pub use prior_training::{
 };
 pub use quantizer::{CodeUsage, Codebook, QuantizerConfig, perplexity};
 pub use sampling::{SamplingConfig, sample_codes};
+pub use texture::{ClassTexture, TEXTURE_FILE, Texture};
 pub use trainer::{DetailLoss, PriorBatch, PriorTrainer, VqStepStats, VqVaeTrainer};
 pub use training::{ClassDetail, VqEpochMetrics, VqVaeReport, VqVaeTrainConfig, train_vqvae};
 pub use vqvae_model::{VqState, VqVaeModel};

@@ -240,9 +240,15 @@ fn copy_vqvae(from: &Path, to: &Path) -> Result<()> {
         VQ_STATE_FILE,
         "provenance.json",
         "report.json",
+        crate::texture::TEXTURE_FILE,
     ] {
         let src = from.join(name);
-        if !src.exists() && matches!(name, "provenance.json" | "report.json") {
+        if !src.exists()
+            && matches!(
+                name,
+                "provenance.json" | "report.json" | crate::texture::TEXTURE_FILE
+            )
+        {
             continue;
         }
         let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;

@@ -19,6 +19,7 @@ use crate::detail::{DetailStats, class_detail_stats};
 use crate::features::{default_examples, default_mel, frames_per_example, log_mels};
 use crate::model::VqVaeConfig;
 use crate::quantizer::{CodeUsage, QuantizerConfig};
+use crate::texture::{TEXTURE_FILE, Texture};
 use crate::trainer::{DetailLoss, VqVaeTrainer};
 use crate::vqvae_model::{
     CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VQ_STATE_FILE, VqParts, VqState, run_pass,
@@ -64,6 +65,9 @@ pub struct VqVaeTrainConfig {
     /// Loss terms on filtered reconstruction errors that bring wheeze tones and crackle clicks
     /// forward in training (see [`DetailLoss`]).
     pub detail_loss: DetailLoss,
+    /// Shrinkage towards the diagonal of the per-class residual covariance fitted after
+    /// training (`texture.json`, see [`crate::texture`]); 0 keeps the sample covariance.
+    pub texture_shrinkage: f32,
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
     pub resume: bool,
@@ -94,6 +98,7 @@ impl Default for VqVaeTrainConfig {
                 click_weight: 10.0,
                 ..DetailLoss::default()
             },
+            texture_shrinkage: crate::texture::DEFAULT_SHRINKAGE,
             resume: false,
         }
     }
@@ -665,6 +670,16 @@ pub fn train_vqvae(
         })
         .collect();
     let detail = detail_by_class(&cfg.classes, &train_db, &recon_db, m, f);
+    progress.message("fitting the decoder's texture");
+    let texture = Texture::fit(
+        &cfg.classes,
+        &train_db,
+        &recon_db,
+        m,
+        f,
+        cfg.texture_shrinkage,
+    )?;
+    run.save_json(TEXTURE_FILE, &texture)?;
     let seconds = started.elapsed().as_secs_f64();
     let report = VqVaeReport {
         dir: out.to_path_buf(),

@@ -7,6 +7,7 @@
 //! - `model.bpk`: encoder and decoder weights (burnpack);
 //! - `vq_state.json`: [`VqState`] (codebook with its moving averages, class prototypes,
 //!   per-Mel-bin normalisation);
+//! - `texture.json`: the decoder's per-class residual model ([`Texture`]), used when generating;
 //! - `optimizer.bpk`, `state.json`: the checkpoint to `--resume` from;
 //! - `metrics.jsonl`, `provenance.json`, `report.json`, `reconstructions.png`.
 
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{LogMel, Normalizer, vq_batch};
 use crate::model::{ClassPrototypes, VqVae, VqVaeConfig};
 use crate::quantizer::Codebook;
+use crate::texture::{TEXTURE_FILE, Texture};
 use crate::trainer::indices;
 use crate::training::VqVaeTrainConfig;
 use crate::{Error, Result};
@@ -137,6 +139,8 @@ pub struct VqVaeModel {
     pub model: VqVae,
     /// Codebook, prototypes, normalisation.
     pub state: VqState,
+    /// The decoder's per-class texture (`texture.json`), when the run has one.
+    pub texture: Option<Texture>,
     device: Device,
 }
 
@@ -162,6 +166,18 @@ impl VqVaeModel {
                     .to_string(),
             });
         }
+        let texture_path = dir.join(TEXTURE_FILE);
+        let texture = if texture_path.is_file() {
+            let t: Texture = auscult_experiment::read_json(&texture_path)?;
+            t.validate(config.model.n_mels, &config.classes)
+                .map_err(|e| Error::Incompatible {
+                    path: texture_path.clone(),
+                    reason: format!("{e}; was the directory assembled from two runs?"),
+                })?;
+            Some(t)
+        } else {
+            None
+        };
         let model = config.model.init(device)?;
         let model = auscult_experiment::load_module(model, dir.join(MODEL_FILE))?;
         Ok(Self {
@@ -169,6 +185,7 @@ impl VqVaeModel {
             config,
             model,
             state,
+            texture,
             device: device.clone(),
         })
     }

@@ -187,6 +187,36 @@ fn train_resume_prior_and_generate() {
         );
     }
 
+    // Texture: fitted after training, travels with the prior, marked in the manifest and the
+    // quality report; without it the same codes give the decoder's smoother mean.
+    assert!(vq_dir.join(auscult_vqvae::TEXTURE_FILE).is_file());
+    assert!(
+        prior_dir
+            .join("vqvae")
+            .join(auscult_vqvae::TEXTURE_FILE)
+            .is_file()
+    );
+    assert!(quality.texture && corpus.manifest.generator.texture);
+    let out_mean = tmp.path().join("corpus-mean");
+    let mean_request = GenerateRequest {
+        texture: false,
+        wav: false,
+        ..request.clone()
+    };
+    generate(&prior_dir, &mean_request, &out_mean, &NoProgress).unwrap();
+    let mean_corpus = GeneratedCorpus::open(&out_mean).unwrap();
+    assert!(!mean_corpus.manifest.generator.texture);
+    // Mean squared frame-to-frame difference: the texture roughens every sample.
+    let roughness =
+        |d: &[f32]| d.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f32>() / d.len() as f32;
+    for ((_, textured), (_, mean)) in loaded.iter().zip(mean_corpus.load().unwrap()) {
+        assert_ne!(textured.data, mean.data);
+        assert!(
+            roughness(&textured.data) > roughness(&mean.data),
+            "texture did not roughen a sample"
+        );
+    }
+
     // Balance: every class reaches the majority count.
     let out_c = tmp.path().join("corpus-balance");
     let balance = GenerateRequest {

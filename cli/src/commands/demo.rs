@@ -56,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             temperature: 1.0,
             top_k: 0,
             top_p: None,
+            no_texture: false,
             target: None,
             augment_ratio: None,
             generator_from: None,

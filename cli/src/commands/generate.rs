@@ -50,6 +50,11 @@ pub struct Args {
     /// Base seed (each sample's own seed is recorded in the manifest).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Return the decoder's smooth mean spectrogram instead of a draw from its fitted
+    /// per-class Gaussian (mean plus the class's residual texture, `texture.json` of the
+    /// VQ-VAE: the noise and broadband events the codes do not carry).
+    #[arg(long)]
+    pub no_texture: bool,
     /// Also write wav/<sample>.wav, a Griffin-Lim rendering of each sample.
     #[arg(long)]
     pub wav: bool,
@@ -93,6 +98,7 @@ pub fn request(args: &Args) -> GenerateRequest {
         griffin_lim_iters: args.gl_iters,
         batch_size: args.batch_size,
         device: args.device,
+        texture: !args.no_texture,
         ..GenerateRequest::default()
     }
 }
@@ -134,6 +140,14 @@ fn print_report(r: &GenerateReport) {
         q.codebook.perplexity,
         q.codebook.train_used,
         q.codebook.train_perplexity
+    );
+    println!(
+        "  samples: {}",
+        if q.texture {
+            "decoder mean + the class's fitted texture"
+        } else {
+            "decoder mean (no texture)"
+        }
     );
     let nn = &q.nearest_neighbour;
     println!(

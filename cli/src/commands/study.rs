@@ -146,6 +146,10 @@ pub struct Args {
     /// Nucleus (top-p) sampling of the prior (off unless given).
     #[arg(long, value_name = "P")]
     pub top_p: Option<f32>,
+    /// Generate the decoder's smooth mean spectrograms, without the fitted texture (passed
+    /// to `auscult generate --no-texture`).
+    #[arg(long)]
+    pub no_texture: bool,
     /// Size of the generated corpus: each minority class is generated up to this many
     /// (training plus generated) examples; default: the majority class's count.
     #[arg(long, value_name = "N")]
@@ -605,6 +609,9 @@ fn run_seed(
         }
         if let Some(target) = args.target {
             gen_args.extend([s("--target"), s(target)]);
+        }
+        if args.no_texture {
+            gen_args.push(s("--no-texture"));
         }
         runner.run(
             &format!("seed {seed}: generate minority-class samples up to the majority count"),
@@ -1118,7 +1125,7 @@ fn markdown(
     let a = &plan.args;
     let _ = writeln!(
         m,
-        "Generation: temperature {}, top-k {}, top-p {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}{}.\n",
+        "Generation: temperature {}, top-k {}, top-p {}, {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}{}.\n",
         a.temperature,
         if a.top_k > 0 {
             a.top_k.to_string()
@@ -1126,6 +1133,11 @@ fn markdown(
             "off".to_string()
         },
         a.top_p.map_or("off".to_string(), |p| p.to_string()),
+        if a.no_texture {
+            "decoder means (no texture)"
+        } else {
+            "decoder texture on"
+        },
         a.target
             .map_or("the majority count".to_string(), |t| t.to_string()),
         a.augment_ratio.map_or("all".to_string(), |r| r.to_string()),
