@@ -1,6 +1,7 @@
 //! Criterion benchmarks at the default (CPU) sizes: one VQ-VAE training step (batch 16,
-//! 64 x 128 input), one prior training step (batch 16, 256 codes), and sampling 256-code grids
-//! with and without the key/value cache.
+//! 64 x 128 input), one prior training step (batch 16, 512 codes), and sampling 512-code grids
+//! with and without the key/value cache. The `auscult` binary's allocator (mimalloc) is used
+//! here too, so that the times are the ones users get.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +15,10 @@ use auscult_vqvae::{
 };
 use burn::tensor::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// The allocator of the `auscult` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: usize = 16;
 
@@ -48,7 +53,7 @@ fn training_steps(c: &mut Criterion) {
         b.iter(|| black_box(vq.step(black_box(&batch), 1e-3).unwrap()))
     });
 
-    let pcfg = PriorConfig::default();
+    let pcfg = prior_config();
     let mut prior = PriorTrainer::new(pcfg.clone(), 1, &device).unwrap();
     let seqs: Vec<Vec<usize>> = (0..BATCH)
         .map(|i| {
@@ -66,16 +71,26 @@ fn training_steps(c: &mut Criterion) {
     group.finish();
 }
 
+/// The prior the default VQ-VAE gets: one position per code of its grid, one token per code.
+fn prior_config() -> PriorConfig {
+    let vq = VqVaeConfig::default();
+    PriorConfig {
+        seq_len: vq.codes_per_example(),
+        vocab_size: vq.codebook_size,
+        ..PriorConfig::default()
+    }
+}
+
 fn sampling(c: &mut Criterion) {
     let device = Device::flex();
-    let cfg = PriorConfig::default();
+    let cfg = prior_config();
     let prior = cfg.init(&device).unwrap();
     let sc = SamplingConfig {
         temperature: 1.0,
         top_k: Some(64),
         top_p: Some(0.95),
     };
-    let mut group = c.benchmark_group("sampling_256_codes");
+    let mut group = c.benchmark_group(format!("sampling_{}_codes", cfg.seq_len));
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
