@@ -1,19 +1,20 @@
 //! The prior: a decoder-only Transformer over VQ-VAE code indices.
 //!
-//! Pre-norm blocks (`x + attn(LN(x))`, `x + mlp(LN(x))`), causal multi-head self-attention
-//! written out here so that keys and values can be cached while sampling, learned positional
+//! Pre-norm blocks (`x + attn(LN(x))`, `x + mlp(LN(x))`), causal multi-head self-attention (a
+//! fused kernel on the CPU; keys and values cached while sampling), learned positional
 //! embeddings over the code grid flattened in raster order, and the class as a prefix token:
 //! position 0 holds the class embedding and predicts code 0; position `i > 0` holds code `i - 1`
 //! and predicts code `i`. The loss is the cross-entropy of the next code.
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, log_softmax, softmax};
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use burn::tensor::activation::{gelu, log_softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::{attend, causal_attention, split_heads};
 use crate::{Error, Result};
 
 /// Architecture of the prior (saved in the prior's `config.json`).
@@ -163,52 +164,15 @@ pub struct CausalSelfAttention {
     n_heads: usize,
 }
 
-/// Splits `[b, t, d]` into heads `[b, h, t, d / h]`.
-fn heads(x: Tensor<3>, n_heads: usize) -> Tensor<4> {
-    let [b, t, d] = x.dims();
-    x.reshape([b, t, n_heads, d / n_heads]).swap_dims(1, 2)
-}
-
 impl CausalSelfAttention {
-    fn project(&self, x: Tensor<3>) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
-        let [b, t, d] = x.dims();
-        let qkv = self.qkv.forward(x);
-        let q = qkv.clone().slice([0..b, 0..t, 0..d]);
-        let k = qkv.clone().slice([0..b, 0..t, d..2 * d]);
-        let v = qkv.slice([0..b, 0..t, 2 * d..3 * d]);
-        (
-            heads(q, self.n_heads),
-            heads(k, self.n_heads),
-            heads(v, self.n_heads),
-        )
-    }
-
-    fn attend(
-        &self,
-        q: Tensor<4>,
-        k: Tensor<4>,
-        v: Tensor<4>,
-        mask: Option<Tensor<4, Bool>>,
-    ) -> Tensor<3> {
-        let [b, h, t, dk] = q.dims();
-        let scale = 1.0 / (dk as f64).sqrt();
-        let mut scores = q.matmul(k.swap_dims(2, 3)) * scale;
-        if let Some(mask) = mask {
-            scores = scores.mask_fill(mask, -1.0e9);
-        }
-        let weights = softmax(scores, 3);
-        let out = weights.matmul(v).swap_dims(1, 2).reshape([b, t, h * dk]);
-        self.output.forward(out)
-    }
-
-    /// Attention over the whole sequence with a causal mask.
+    /// Attention over the whole sequence, position `i` attending to positions `j <= i` (on
+    /// `flex` a fused kernel with a hand-written backward pass, burn's operations elsewhere).
     ///
     /// # Shapes
-    /// `x`: `[batch, time, d_model]` in and out; `mask`: `[batch, heads, time, time]`, true
-    /// where attention is forbidden.
-    pub fn forward(&self, x: Tensor<3>, mask: Tensor<4, Bool>) -> Tensor<3> {
-        let (q, k, v) = self.project(x);
-        self.attend(q, k, v, Some(mask))
+    /// `x`: `[batch, time, d_model]` in and out.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let qkv = self.qkv.forward(x);
+        self.output.forward(causal_attention(qkv, self.n_heads))
     }
 
     /// Attention of one new position over the cached keys and values plus its own, appending
@@ -221,13 +185,13 @@ impl CausalSelfAttention {
         x: Tensor<3>,
         cache: &mut Option<(Tensor<4>, Tensor<4>)>,
     ) -> Tensor<3> {
-        let (q, k, v) = self.project(x);
+        let (q, k, v) = split_heads(self.qkv.forward(x), self.n_heads);
         let (k, v) = match cache.take() {
             Some((pk, pv)) => (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2)),
             None => (k, v),
         };
         *cache = Some((k.clone(), v.clone()));
-        self.attend(q, k, v, None)
+        self.output.forward(attend(q, k, v, None))
     }
 }
 
@@ -247,13 +211,8 @@ impl PriorBlock {
             .forward(gelu(self.ff1.forward(self.norm2.forward(x))))
     }
 
-    fn forward(
-        &self,
-        x: Tensor<3>,
-        mask: Tensor<4, Bool>,
-        dropout: &mut Option<&mut DropoutRng>,
-    ) -> Tensor<3> {
-        let mut h = self.attention.forward(self.norm1.forward(x.clone()), mask);
+    fn forward(&self, x: Tensor<3>, dropout: &mut Option<&mut DropoutRng>) -> Tensor<3> {
+        let mut h = self.attention.forward(self.norm1.forward(x.clone()));
         if let Some(d) = dropout.as_deref_mut() {
             h = d.apply(h);
         }
@@ -349,17 +308,8 @@ impl Prior {
         if let Some(d) = dropout.as_deref_mut() {
             x = d.apply(x);
         }
-        let [b, t, _] = x.dims();
-        let heads = self
-            .blocks
-            .first()
-            .map(|bl| bl.attention.n_heads)
-            .unwrap_or(1);
-        let mask = Tensor::<2, Bool>::tril_mask([t, t], 0, &x.device())
-            .reshape([1, 1, t, t])
-            .expand([b, heads, t, t]);
         for block in &self.blocks {
-            x = block.forward(x, mask.clone(), &mut dropout);
+            x = block.forward(x, &mut dropout);
         }
         self.head.forward(self.norm.forward(x))
     }
