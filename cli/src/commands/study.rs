@@ -128,13 +128,13 @@ pub struct Args {
     /// Patients of the synthetic corpus (ignored with --data).
     #[arg(long, value_name = "N")]
     pub patients: Option<usize>,
-    /// Classifier epochs per arm.
+    /// Classifier epochs per arm (default 20; 3 with --quick).
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
-    /// VQ-VAE epochs.
+    /// VQ-VAE epochs (default 20; 3 with --quick).
     #[arg(long, value_name = "N")]
     pub vqvae_epochs: Option<usize>,
-    /// Prior epochs.
+    /// Prior epochs (default 20; 3 with --quick).
     #[arg(long, value_name = "N")]
     pub prior_epochs: Option<usize>,
     /// Sampling temperature of the prior.
@@ -197,7 +197,7 @@ impl Budget {
         let (patients, clf, vq, prior) = if args.quick {
             (12, 3, 3, 3)
         } else {
-            (40, 20, 20, 10)
+            (40, 20, 20, 20)
         };
         Self {
             patients: args.patients.unwrap_or(patients),
