@@ -153,6 +153,44 @@ fn train_vqvae_train_prior_generate_and_inspect() {
     let samples = manifest["samples"].as_array().unwrap();
     assert_eq!(samples.iter().filter(|s| s["class"] == "wheeze").count(), 3);
     assert_eq!(samples.iter().filter(|s| s["class"] == "both").count(), 3);
+    assert_eq!(
+        manifest["generator"]["texture"], true,
+        "texture is on by default"
+    );
+
+    // --no-texture: the same codes, decoded to the decoder's mean, recorded as such.
+    let mean_corpus = t.join("corpus-mean");
+    auscult()
+        .args([
+            "generate",
+            "--class",
+            "wheeze",
+            "--class",
+            "both",
+            "--count",
+            "3",
+            "--top-k",
+            "8",
+            "--seed",
+            "2",
+            "--no-texture",
+        ])
+        .arg("--prior")
+        .arg(&prior)
+        .arg("--out")
+        .arg(&mean_corpus)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("decoder mean (no texture)"));
+    let mean_manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(mean_corpus.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(mean_manifest["generator"]["texture"], false);
+    let first = samples[0]["file"].as_str().unwrap();
+    assert_ne!(
+        std::fs::read(corpus.join(first)).unwrap(),
+        std::fs::read(mean_corpus.join(first)).unwrap(),
+        "the texture must change the samples"
+    );
 
     // An unknown class is an error listing the valid ones.
     auscult()
