@@ -239,6 +239,7 @@ fn write_corpus(
             top_p: None,
             seed: 0,
             texture: false,
+            guidance: None,
             created_by: "test".into(),
         },
         serde_json::to_value(mel).unwrap(),

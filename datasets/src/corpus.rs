@@ -34,6 +34,9 @@ pub struct GeneratorInfo {
     pub top_k: Option<usize>,
     /// Nucleus (top-p) cut-off, when used.
     pub top_p: Option<f32>,
+    /// Classifier-free guidance scale, when used.
+    #[serde(default)]
+    pub guidance: Option<f32>,
     /// Base seed of the generation run.
     pub seed: u64,
     /// Whether each sample is a draw from the decoder's Gaussian (its mean plus the class's
@@ -362,6 +365,7 @@ mod tests {
                 top_p: None,
                 seed: 5,
                 texture: false,
+                guidance: None,
                 created_by: "auscult 0.1.0".into(),
             },
             serde_json::json!({"n_mels": 4}),

@@ -176,6 +176,7 @@ fn a_generated_corpus_is_not_loaded_as_audio() {
             top_p: Some(0.9),
             seed: 1,
             texture: false,
+            guidance: None,
             created_by: "auscult 0.1.0".into(),
         },
         serde_json::json!({"sample_rate": 16000}),

@@ -89,6 +89,7 @@ fn sampling(c: &mut Criterion) {
         temperature: 1.0,
         top_k: Some(64),
         top_p: Some(0.95),
+        guidance: None,
     };
     let mut group = c.benchmark_group(format!("sampling_{}_codes", cfg.seq_len));
     group

@@ -187,6 +187,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             temperature,
             top_k,
             top_p: None,
+            guidance: None,
         },
         seed: 3,
         ..GenerateRequest::default()

@@ -438,6 +438,7 @@ pub fn generate(
             temperature: request.sampling.temperature,
             top_k: request.sampling.top_k,
             top_p: request.sampling.top_p,
+            guidance: request.sampling.guidance,
             seed: request.seed,
             texture: model.vqvae.texture.is_some() && request.texture,
             created_by: format!("auscult {}", env!("CARGO_PKG_VERSION")),

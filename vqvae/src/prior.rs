@@ -37,6 +37,13 @@ pub struct PriorConfig {
     pub d_ff: usize,
     /// Dropout probability on the residual branches and embeddings while training.
     pub dropout: f64,
+    /// Probability that a training sequence's class token is replaced by the "no class"
+    /// token (index `num_classes` of the class embedding), so that the same network also
+    /// learns the unconditional distribution and sampling can use classifier-free guidance
+    /// ([`crate::SamplingConfig::guidance`]). 0 (also what configs written before this field
+    /// existed read as) builds no such token.
+    #[serde(default)]
+    pub class_dropout: f64,
 }
 
 impl Default for PriorConfig {
@@ -50,6 +57,7 @@ impl Default for PriorConfig {
             n_layers: 3,
             d_ff: 512,
             dropout: 0.1,
+            class_dropout: 0.1,
         }
     }
 }
@@ -92,7 +100,22 @@ impl PriorConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::config("dropout", "must lie in [0, 1)"));
         }
+        if !(0.0..1.0).contains(&self.class_dropout) {
+            return Err(Error::config("class_dropout", "must lie in [0, 1)"));
+        }
         Ok(())
+    }
+
+    /// Rows of the class embedding: one per class, plus the "no class" token when trained
+    /// with class dropout.
+    pub fn class_tokens(&self) -> usize {
+        self.num_classes + usize::from(self.has_null_class())
+    }
+
+    /// Whether the prior has a "no class" token (index `num_classes`) and so supports
+    /// classifier-free guidance.
+    pub fn has_null_class(&self) -> bool {
+        self.class_dropout > 0.0
     }
 
     /// Builds the prior on `device`.
@@ -101,7 +124,7 @@ impl PriorConfig {
         let d = self.d_model;
         Ok(Prior {
             code_embedding: EmbeddingConfig::new(self.vocab_size, d).init(device),
-            class_embedding: EmbeddingConfig::new(self.num_classes, d).init(device),
+            class_embedding: EmbeddingConfig::new(self.class_tokens(), d).init(device),
             position: EmbeddingConfig::new(self.seq_len, d).init(device),
             blocks: (0..self.n_layers)
                 .map(|_| PriorBlock {
@@ -119,6 +142,7 @@ impl PriorConfig {
             norm: LayerNormConfig::new(d).init(device),
             head: LinearConfig::new(d, self.vocab_size).init(device),
             seq_len: self.seq_len,
+            num_classes: self.num_classes,
         })
     }
 }
@@ -134,6 +158,21 @@ pub struct DropoutRng {
 }
 
 impl DropoutRng {
+    /// `classes` with each entry replaced by `null_class` with probability `prob` (one draw
+    /// per entry, in order).
+    pub fn drop_classes(&mut self, classes: &[usize], prob: f64, null_class: usize) -> Vec<usize> {
+        classes
+            .iter()
+            .map(|&c| {
+                if self.rng.random::<f64>() < prob {
+                    null_class
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
     fn apply(&mut self, x: Tensor<3>) -> Tensor<3> {
         if self.prob <= 0.0 {
             return x;
@@ -244,6 +283,7 @@ pub struct Prior {
     norm: LayerNorm,
     head: Linear,
     seq_len: usize,
+    num_classes: usize,
 }
 
 /// Keys and values of every layer for the positions generated so far.
@@ -269,6 +309,13 @@ impl Prior {
     /// Codes per sequence.
     pub fn seq_len(&self) -> usize {
         self.seq_len
+    }
+
+    /// The "no class" token's index, when the prior was trained with class dropout (see
+    /// [`PriorConfig::class_dropout`]).
+    pub fn null_class(&self) -> Option<usize> {
+        let [rows, _] = self.class_embedding.weight.dims();
+        (rows > self.num_classes).then_some(self.num_classes)
     }
 
     /// Input embeddings: the class token followed by the given codes, plus positions.
@@ -393,6 +440,7 @@ mod tests {
             n_layers: 2,
             d_ff: 32,
             dropout: 0.0,
+            class_dropout: 0.0,
         }
     }
 

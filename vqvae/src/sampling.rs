@@ -21,6 +21,12 @@ pub struct SamplingConfig {
     pub top_k: Option<usize>,
     /// Keep the smallest set of most likely codes whose probability reaches `p`.
     pub top_p: Option<f32>,
+    /// Classifier-free guidance scale `w`: the logits used are
+    /// `unconditional + w * (conditional - unconditional)`, so `w > 1` strengthens what is
+    /// specific to the class (at the cost of variety) and `w = 1` (or `None`) samples the
+    /// conditional model as it is. Needs a prior trained with class dropout.
+    #[serde(default)]
+    pub guidance: Option<f32>,
 }
 
 impl Default for SamplingConfig {
@@ -29,6 +35,7 @@ impl Default for SamplingConfig {
             temperature: 1.0,
             top_k: None,
             top_p: None,
+            guidance: None,
         }
     }
 }
@@ -40,6 +47,14 @@ impl SamplingConfig {
             return Err(Error::config(
                 "temperature",
                 format!("must be a finite number >= 0, got {}", self.temperature),
+            ));
+        }
+        if let Some(w) = self.guidance
+            && !(w.is_finite() && w >= 0.0)
+        {
+            return Err(Error::config(
+                "guidance",
+                format!("must be a finite number >= 0, got {w}"),
             ));
         }
         if self.top_k == Some(0) {
@@ -136,38 +151,60 @@ pub fn sample_codes(
     if b == 0 {
         return Ok(Vec::new());
     }
+    // With guidance, rows b..2b run the same sequences with the "no class" token.
+    let guidance = cfg.guidance.filter(|&w| w != 1.0);
+    let null = match guidance {
+        Some(_) => Some(prior.null_class().ok_or_else(|| {
+            Error::config(
+                "guidance",
+                "needs a prior trained with class_dropout > 0 (it learns the unconditional \
+                 model alongside); retrain the prior or sample without guidance",
+            )
+        })?),
+        None => None,
+    };
+    let rows = if null.is_some() { 2 * b } else { b };
     let n = prior.seq_len();
     let mut rngs: Vec<ChaCha8Rng> = seeds
         .iter()
         .map(|&s| auscult_experiment::seeded_rng(s, SAMPLING_STREAM))
         .collect();
-    let class_t = Tensor::<1, Int>::from_data(
-        TensorData::new(classes.iter().map(|&c| c as i64).collect::<Vec<_>>(), [b]),
-        device,
-    );
+    let class_ids: Vec<i64> = classes
+        .iter()
+        .map(|&c| c as i64)
+        .chain(null.iter().flat_map(|&u| std::iter::repeat_n(u as i64, b)))
+        .collect();
+    let class_t = Tensor::<1, Int>::from_data(TensorData::new(class_ids, [rows]), device);
+    // Row r of the model's batch continues sequence r % b.
+    let seq_of = |r: usize| r % b;
     let mut out: Vec<Vec<usize>> = vec![Vec::with_capacity(n); b];
     let mut cache = KvCache::default();
     for t in 0..n {
         let logits = if use_cache {
             let prev = (t > 0).then(|| {
-                let last: Vec<i64> = out.iter().map(|s| s[t - 1] as i64).collect();
-                Tensor::<1, Int>::from_data(TensorData::new(last, [b]), device)
+                let last: Vec<i64> = (0..rows).map(|r| out[seq_of(r)][t - 1] as i64).collect();
+                Tensor::<1, Int>::from_data(TensorData::new(last, [rows]), device)
             });
             prior.step(class_t.clone(), prev, &mut cache)
         } else {
             let prefix = (t > 0).then(|| {
-                let flat: Vec<i64> = out
-                    .iter()
-                    .flat_map(|s| s.iter().map(|&c| c as i64))
+                let flat: Vec<i64> = (0..rows)
+                    .flat_map(|r| out[seq_of(r)].iter().map(|&c| c as i64))
                     .collect();
-                Tensor::<2, Int>::from_data(TensorData::new(flat, [b, t]), device)
+                Tensor::<2, Int>::from_data(TensorData::new(flat, [rows, t]), device)
             });
             let all = prior.forward(class_t.clone(), prefix, None);
             let [_, _, v] = all.dims();
-            all.slice([0..b, t..t + 1, 0..v]).reshape([b, v])
+            all.slice([0..rows, t..t + 1, 0..v]).reshape([rows, v])
         };
         let [_, v] = logits.dims();
-        let values: Vec<f32> = logits.try_into_vec_as::<f32>().map_err(Error::tensor)?;
+        let mut values: Vec<f32> = logits.try_into_vec_as::<f32>().map_err(Error::tensor)?;
+        if let Some(w) = guidance {
+            let (cond, uncond) = values.split_at_mut(b * v);
+            for (c, u) in cond.iter_mut().zip(uncond.iter()) {
+                *c = *u + w * (*c - *u);
+            }
+        }
         for (row, (seq, rng)) in out.iter_mut().zip(rngs.iter_mut()).enumerate() {
             seq.push(cfg.sample(&values[row * v..(row + 1) * v], rng));
         }
@@ -239,12 +276,14 @@ mod tests {
             n_layers: 2,
             d_ff: 32,
             dropout: 0.0,
+            class_dropout: 0.0,
         };
         let prior = cfg.init(&device).unwrap();
         let sc = SamplingConfig {
             temperature: 1.0,
             top_k: Some(8),
             top_p: Some(0.95),
+            guidance: None,
         };
         let classes = [0, 1, 1];
         let seeds = [10, 11, 12];
@@ -259,5 +298,61 @@ mod tests {
         assert_eq!(alone[0], a[2]);
         // Different seeds differ.
         assert_ne!(a[1], a[2]);
+    }
+
+    #[test]
+    fn guidance_mixes_conditional_and_unconditional_logits() {
+        let device = Device::flex();
+        let cfg = PriorConfig {
+            vocab_size: 11,
+            num_classes: 2,
+            seq_len: 12,
+            d_model: 16,
+            n_heads: 2,
+            n_layers: 2,
+            d_ff: 32,
+            dropout: 0.0,
+            class_dropout: 0.1,
+        };
+        let prior = cfg.init(&device).unwrap();
+        assert_eq!(prior.null_class(), Some(2));
+        let guided = |w: Option<f32>| SamplingConfig {
+            temperature: 1.0,
+            top_k: None,
+            top_p: None,
+            guidance: w,
+        };
+        let (classes, seeds) = ([0, 1, 1], [3, 4, 5]);
+        let run = |sc: &SamplingConfig, classes: &[usize], cache: bool| {
+            sample_codes(&prior, classes, &seeds, sc, cache, &device).unwrap()
+        };
+        // Cached and uncached agree under guidance too.
+        let g3 = run(&guided(Some(3.0)), &classes, true);
+        assert_eq!(g3, run(&guided(Some(3.0)), &classes, false));
+        // w = 1 is the conditional model itself; w = 0 the unconditional one, that is the
+        // "no class" token sampled directly.
+        assert_eq!(
+            run(&guided(Some(1.0)), &classes, true),
+            run(&guided(None), &classes, true)
+        );
+        assert_eq!(
+            run(&guided(Some(0.0)), &classes, true),
+            run(&guided(None), &[2, 2, 2], true)
+        );
+        assert_ne!(g3, run(&guided(None), &classes, true));
+        // A prior without the "no class" token cannot guide; bad scales are refused.
+        let plain = PriorConfig {
+            class_dropout: 0.0,
+            ..cfg
+        }
+        .init(&device)
+        .unwrap();
+        assert_eq!(plain.null_class(), None);
+        let err = sample_codes(&plain, &[0], &[1], &guided(Some(2.0)), true, &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("class_dropout"), "{err}");
+        assert!(guided(Some(-1.0)).validate().is_err());
+        assert!(guided(Some(f32::NAN)).validate().is_err());
     }
 }

@@ -317,6 +317,8 @@ const RESTART_STREAM: u64 = 3;
 pub struct PriorBatch {
     /// Class indices `[batch]`.
     pub classes: Tensor<1, Int>,
+    /// The same class indices on the host.
+    pub labels: Vec<usize>,
     /// Code sequences `[batch, seq_len]`.
     pub codes: Tensor<2, Int>,
 }
@@ -346,6 +348,7 @@ impl PriorBatch {
                 device,
             ),
             codes: Tensor::from_data(TensorData::new(flat, [b, n]), device),
+            labels: classes.to_vec(),
         })
     }
 }
@@ -388,13 +391,29 @@ impl PriorTrainer {
         &self.device
     }
 
-    /// One step at learning rate `lr`; returns the cross-entropy in nats per code.
+    /// One step at learning rate `lr`; returns the cross-entropy in nats per code. With
+    /// `class_dropout`, some sequences are shown with the "no class" token instead of their
+    /// class (drawn from the dropout stream).
     pub fn step(&mut self, batch: &PriorBatch, lr: f64) -> Result<f64> {
-        let loss = self.model.loss(
-            batch.classes.clone(),
-            batch.codes.clone(),
-            Some(&mut self.dropout),
-        );
+        let classes = if self.config.has_null_class() {
+            let dropped = self.dropout.drop_classes(
+                &batch.labels,
+                self.config.class_dropout,
+                self.config.num_classes,
+            );
+            Tensor::from_data(
+                TensorData::new(
+                    dropped.iter().map(|&c| c as i64).collect::<Vec<_>>(),
+                    [dropped.len()],
+                ),
+                &self.device,
+            )
+        } else {
+            batch.classes.clone()
+        };
+        let loss = self
+            .model
+            .loss(classes, batch.codes.clone(), Some(&mut self.dropout));
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
         scalar(loss.inner())
@@ -527,6 +546,8 @@ mod tests {
             n_layers: 2,
             d_ff: 32,
             dropout: 0.1,
+            // Some sequences are shown without their class: the loss must fall regardless.
+            class_dropout: 0.2,
         };
         let mut t = PriorTrainer::new(cfg, 7, &device).unwrap();
         // Class 0 counts up, class 1 counts down (mod 8) from a random start.

@@ -137,6 +137,8 @@ fn train_resume_prior_and_generate() {
             temperature: 1.0,
             top_k: Some(16),
             top_p: Some(0.95),
+            // The tiny prior is trained with the default class dropout, so it can guide.
+            guidance: Some(2.0),
         },
         seed: 9,
         wav: true,

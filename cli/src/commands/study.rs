@@ -146,6 +146,10 @@ pub struct Args {
     /// Nucleus (top-p) sampling of the prior (off unless given).
     #[arg(long, value_name = "P")]
     pub top_p: Option<f32>,
+    /// Classifier-free guidance scale of the prior (passed to `auscult generate --guidance`;
+    /// off unless given).
+    #[arg(long, value_name = "W")]
+    pub guidance: Option<f32>,
     /// Generate the decoder's smooth mean spectrograms, without the fitted texture (passed
     /// to `auscult generate --no-texture`).
     #[arg(long)]
@@ -612,6 +616,9 @@ fn run_seed(
         }
         if args.no_texture {
             gen_args.push(s("--no-texture"));
+        }
+        if let Some(w) = args.guidance {
+            gen_args.extend([s("--guidance"), s(w)]);
         }
         runner.run(
             &format!("seed {seed}: generate minority-class samples up to the majority count"),
@@ -1125,7 +1132,7 @@ fn markdown(
     let a = &plan.args;
     let _ = writeln!(
         m,
-        "Generation: temperature {}, top-k {}, top-p {}, {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}{}.\n",
+        "Generation: temperature {}, top-k {}, top-p {}, guidance {}, {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}{}.\n",
         a.temperature,
         if a.top_k > 0 {
             a.top_k.to_string()
@@ -1133,6 +1140,7 @@ fn markdown(
             "off".to_string()
         },
         a.top_p.map_or("off".to_string(), |p| p.to_string()),
+        a.guidance.map_or("off".to_string(), |w| w.to_string()),
         if a.no_texture {
             "decoder means (no texture)"
         } else {
