@@ -114,6 +114,8 @@ fn train_resume_prior_and_generate() {
             n_layers: 1,
             d_ff: 64,
             dropout: 0.0,
+            // A "no class" token, so that generation below can use guidance.
+            class_dropout: 0.2,
             ..PriorConfig::default()
         },
         epochs: 3,
@@ -137,7 +139,7 @@ fn train_resume_prior_and_generate() {
             temperature: 1.0,
             top_k: Some(16),
             top_p: Some(0.95),
-            // The tiny prior is trained with the default class dropout, so it can guide.
+            // The tiny prior is trained with class dropout, so it can guide.
             guidance: Some(2.0),
         },
         seed: 9,

@@ -49,7 +49,7 @@ pub struct Args {
     pub top_p: Option<f32>,
     /// Classifier-free guidance scale W: sample from unconditional + W x (conditional -
     /// unconditional) logits; W > 1 makes samples more typical of their class, less varied
-    /// (needs a prior trained with class_dropout > 0, the default).
+    /// (needs a prior trained with `auscult train-prior --class-dropout P`, P > 0).
     #[arg(long, value_name = "W")]
     pub guidance: Option<f32>,
     /// Base seed (each sample's own seed is recorded in the manifest).

@@ -41,6 +41,11 @@ pub struct Args {
     /// Peak learning rate (overrides the config).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Share of training sequences shown with a "no class" token instead of their class
+    /// (e.g. 0.1), so that `auscult generate --guidance` can use classifier-free guidance
+    /// (overrides the config; default 0: no guidance possible).
+    #[arg(long, value_name = "P")]
+    pub class_dropout: Option<f64>,
     /// Compute device: cpu or gpu.
     #[arg(long, value_parser = parse_device)]
     pub device: Option<DeviceChoice>,
@@ -76,6 +81,9 @@ pub fn resolve_config(args: &Args) -> anyhow::Result<PriorTrainConfig> {
     }
     if let Some(lr) = args.lr {
         cfg.lr = lr;
+    }
+    if let Some(p) = args.class_dropout {
+        cfg.model.class_dropout = p;
     }
     if let Some(d) = args.device {
         cfg.device = d;
