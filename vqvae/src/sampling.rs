@@ -264,10 +264,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn same_seed_same_codes_with_and_without_cache() {
-        let device = Device::flex();
-        let cfg = PriorConfig {
+    /// A tiny prior over 12 codes of 11 values, 2 classes, with `class_dropout`.
+    fn tiny_prior(class_dropout: f64) -> PriorConfig {
+        PriorConfig {
             vocab_size: 11,
             num_classes: 2,
             seq_len: 12,
@@ -276,8 +275,14 @@ mod tests {
             n_layers: 2,
             d_ff: 32,
             dropout: 0.0,
-            class_dropout: 0.0,
-        };
+            class_dropout,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_codes_with_and_without_cache() {
+        let device = Device::flex();
+        let cfg = tiny_prior(0.0);
         let prior = cfg.init(&device).unwrap();
         let sc = SamplingConfig {
             temperature: 1.0,
@@ -303,17 +308,7 @@ mod tests {
     #[test]
     fn guidance_mixes_conditional_and_unconditional_logits() {
         let device = Device::flex();
-        let cfg = PriorConfig {
-            vocab_size: 11,
-            num_classes: 2,
-            seq_len: 12,
-            d_model: 16,
-            n_heads: 2,
-            n_layers: 2,
-            d_ff: 32,
-            dropout: 0.0,
-            class_dropout: 0.1,
-        };
+        let cfg = tiny_prior(0.1);
         let prior = cfg.init(&device).unwrap();
         assert_eq!(prior.null_class(), Some(2));
         let guided = |w: Option<f32>| SamplingConfig {
