@@ -430,6 +430,7 @@ pub fn generate(
     let vc = &model.vqvae.config;
     let (m, f) = (vc.model.n_mels, vc.model.n_frames);
 
+    let texture = model.vqvae.texture.as_ref().filter(|_| request.texture);
     let header = CorpusManifest::new(
         classes.clone(),
         GeneratorInfo {
@@ -440,14 +441,13 @@ pub fn generate(
             top_p: request.sampling.top_p,
             guidance: request.sampling.guidance,
             seed: request.seed,
-            texture: model.vqvae.texture.is_some() && request.texture,
+            texture: texture.is_some(),
             created_by: format!("auscult {}", env!("CARGO_PKG_VERSION")),
         },
         serde_json::to_value(&vc.mel).map_err(|e| Error::config("mel", e.to_string()))?,
         serde_json::to_value(&vc.examples).map_err(|e| Error::config("examples", e.to_string()))?,
     );
     let mut writer = CorpusWriter::create(out, header)?;
-    let texture = model.vqvae.texture.as_ref().filter(|_| request.texture);
 
     let jobs: Vec<(usize, u64)> = counts
         .iter()
