@@ -31,6 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let train = log_mels(&data.train, &model.config.mel, &model.config.examples)?;
     let recon = model.reconstruct(&train)?;
     let (m, f) = (model.config.model.n_mels, model.config.model.n_frames);
+    // As the classifier sees them (zero-padded cycles tiled), as `train_vqvae` fits it.
+    let (train, recon) =
+        auscult_vqvae::cycle::present_pairs(&train, &recon, m, f, &model.config.examples);
     let texture = Texture::fit(
         &model.config.classes,
         &train,

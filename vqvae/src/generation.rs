@@ -3,6 +3,7 @@
 //! contact sheet, optional Griffin-Lim WAV renderings, and a quality report.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -408,9 +409,22 @@ fn render_wav(
     Ok(())
 }
 
+/// Random stream of a sample's cycle length and placement (seeded by the sample's seed).
+const CYCLE_STREAM: u64 = 13;
+
+/// The columns a plan marks as the cycle's.
+fn planned_columns(plan: &[usize], columns: usize) -> Range<usize> {
+    let per = plan.len() / columns.max(1);
+    let inside = |c: usize| plan.get(c * per).is_some_and(|&t| t >= 1 && t <= columns);
+    let start = (0..columns).find(|&c| inside(c)).unwrap_or(0);
+    let end = (start..columns).find(|&c| !inside(c)).unwrap_or(columns);
+    start..end
+}
+
 /// Samples `request.counts` spectrograms from the prior in `prior_dir` and writes them as a
 /// generated corpus in `out` (which must not hold a corpus yet): `NNNNNN_<class>.npy`
-/// (`[n_mels, n_frames]` float32 dB log-Mel, the VQ-VAE's front end), `contact_sheet.png`,
+/// (`[n_mels, n_frames]` float32 dB log-Mel, the VQ-VAE's front end, presented as the
+/// classifier's repeat padding presents a cycle: see [`crate::cycle`]), `contact_sheet.png`,
 /// `quality.json`, `wav/` when asked, and `manifest.json` last.
 pub fn generate(
     prior_dir: &Path,
@@ -445,7 +459,10 @@ pub fn generate(
             created_by: format!("auscult {}", env!("CARGO_PKG_VERSION")),
         },
         serde_json::to_value(&vc.mel).map_err(|e| Error::config("mel", e.to_string()))?,
-        serde_json::to_value(&vc.examples).map_err(|e| Error::config("examples", e.to_string()))?,
+        // Samples are written as the classifier's front end presents examples (a zero-padded
+        // cycle is tiled, see `crate::cycle`).
+        serde_json::to_value(crate::cycle::presented_examples(&vc.examples))
+            .map_err(|e| Error::config("examples", e.to_string()))?,
     );
     let mut writer = CorpusWriter::create(out, header)?;
 
@@ -462,13 +479,59 @@ pub fn generate(
         let t0 = Instant::now();
         let cls: Vec<usize> = chunk.iter().map(|j| j.0).collect();
         let seeds: Vec<u64> = chunk.iter().map(|j| j.1).collect();
-        let codes = model.sample(&cls, &seeds, &request.sampling, true)?;
-        let mut specs = model.vqvae.decode(&codes, &cls)?;
+        // With a planned prior, each sample's cycle: a training cycle's length of its class,
+        // placed at random (from the sample's own seed).
+        let cycles: Vec<Option<(Range<usize>, Vec<usize>)>> = cls
+            .iter()
+            .zip(&seeds)
+            .map(|(&c, &seed)| {
+                model.draw_cycle(c, &mut auscult_experiment::seeded_rng(seed, CYCLE_STREAM))
+            })
+            .collect();
+        let codes = if cycles.iter().all(Option::is_some) && !cycles.is_empty() {
+            let plans: Vec<Vec<usize>> = cycles
+                .iter()
+                .flatten()
+                .map(|(_, plan)| plan.clone())
+                .collect();
+            model.sample_planned(&cls, &plans, &seeds, &request.sampling, true)?
+        } else {
+            model.sample(&cls, &seeds, &request.sampling, true)?
+        };
+        let means = model.vqvae.decode(&codes, &cls)?;
+        let mut specs = means.clone();
         if let Some(t) = texture {
             for ((spec, &c), &seed) in specs.iter_mut().zip(&cls).zip(&seeds) {
                 if let Some(noise) = t.sample(c, seed, f) {
                     spec.iter_mut().zip(noise).for_each(|(x, e)| *x += e);
                 }
+            }
+        }
+        // One cycle framed by silence -> the cycle repeated, as the classifier's front end
+        // pads; the span is found on the decoder's mean, before the texture roughens it.
+        // A planned cycle is tiled over the frames the decoder made loud within its planned
+        // columns (the plan fixes columns of 8 frames, the codes the edges within them).
+        if crate::cycle::is_zero_padded(&vc.examples) {
+            for ((spec, mean), cycle) in specs.iter_mut().zip(&means).zip(&cycles) {
+                let found = crate::cycle::cycle_span(mean, m, f);
+                let span = match (cycle, found) {
+                    (Some((planned, plan)), found) => {
+                        let per = f.div_ceil(model.prior.plan_columns().max(1)).max(1);
+                        let cols = planned_columns(plan, model.prior.plan_columns());
+                        let (lo, hi) = (cols.start * per, (cols.end * per).min(f));
+                        match found {
+                            Some(s) if s.start.max(lo) + 1 < s.end.min(hi) => {
+                                s.start.max(lo)..s.end.min(hi)
+                            }
+                            _ => planned.clone(),
+                        }
+                    }
+                    (None, found) => match found {
+                        Some(s) => s,
+                        None => continue,
+                    },
+                };
+                *spec = crate::cycle::tile(spec, m, f, span);
             }
         }
         sampling_seconds += t0.elapsed().as_secs_f64();

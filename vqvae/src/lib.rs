@@ -25,9 +25,15 @@
 //!
 //! # Design
 //!
-//! **Input.** The shared front end ([`default_examples`], [`default_mel`]): 4 s at 8 kHz,
-//! 64 Mel bins x 126 frames of dB log-Mel, normalised per Mel bin with the training split's
-//! mean and standard deviation (stored with the model), right-padded with zeros to 128 frames.
+//! **Input.** The shared front end ([`default_mel`]): 4 s at 8 kHz, 64 Mel bins x 126 frames
+//! of dB log-Mel, normalised per Mel bin with the training split's mean and standard deviation
+//! (stored with the model), right-padded with zeros to 128 frames. Unlike the classifier, which
+//! repeats a short cycle until 4 s are filled, the VQ-VAE learns each cycle *centred in
+//! silence* (zero padding, [`cycle`]): the prior then models one breathing cycle, and generation
+//! finds the cycle between the silent frames and tiles it, so that samples repeat exactly as
+//! real repeat-padded examples do. (A prior trained on repeat-padded examples never learnt the
+//! repetition: its samples drifted after the first cycle.) Reference statistics, the texture
+//! and the normalisation are computed on the training examples tiled the same way.
 //!
 //! **Encoder** ([`model::Encoder`]): three strided convolutions (kernel 2s, strides
 //! `[2,2] [1,2] [1,2]` in (frequency, time), 32 then 64 channels), two residual blocks, and a
@@ -97,6 +103,7 @@
 mod error;
 mod kernels;
 
+pub mod cycle;
 pub mod data;
 pub mod detail;
 pub mod features;

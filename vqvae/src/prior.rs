@@ -45,6 +45,13 @@ pub struct PriorConfig {
     /// 0.06 bits/code and guidance up to 3 did not measurably sharpen the samples.
     #[serde(default)]
     pub class_dropout: f64,
+    /// Time columns of the code grid over which the prior is told where the breathing cycle
+    /// lies (its *plan*, see [`plan_tokens`]), or 0 for no plan (also what configs written
+    /// before this field existed read as). With cycles centred in silence (see
+    /// [`crate::cycle`]) a prior without a plan rarely ended its cycles: it had to decide the
+    /// length one code at a time, and ran on into the silence.
+    #[serde(default)]
+    pub plan_columns: usize,
 }
 
 impl Default for PriorConfig {
@@ -59,6 +66,7 @@ impl Default for PriorConfig {
             d_ff: 512,
             dropout: 0.1,
             class_dropout: 0.0,
+            plan_columns: 0,
         }
     }
 }
@@ -104,6 +112,15 @@ impl PriorConfig {
         if !(0.0..1.0).contains(&self.class_dropout) {
             return Err(Error::config("class_dropout", "must lie in [0, 1)"));
         }
+        if self.plan_columns > 0 && !self.seq_len.is_multiple_of(self.plan_columns) {
+            return Err(Error::config(
+                "plan_columns",
+                format!(
+                    "must divide seq_len ({}), got {}",
+                    self.seq_len, self.plan_columns
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -127,6 +144,9 @@ impl PriorConfig {
             code_embedding: EmbeddingConfig::new(self.vocab_size, d).init(device),
             class_embedding: EmbeddingConfig::new(self.class_tokens(), d).init(device),
             position: EmbeddingConfig::new(self.seq_len, d).init(device),
+            plan: (self.plan_columns > 0)
+                .then(|| EmbeddingConfig::new(self.plan_columns + 2, d).init(device)),
+            plan_columns: self.plan_columns,
             blocks: (0..self.n_layers)
                 .map(|_| PriorBlock {
                     norm1: LayerNormConfig::new(d).init(device),
@@ -280,6 +300,8 @@ pub struct Prior {
     code_embedding: Embedding,
     class_embedding: Embedding,
     position: Embedding,
+    plan: Option<Embedding>,
+    plan_columns: usize,
     blocks: Vec<PriorBlock>,
     norm: LayerNorm,
     head: Linear,
@@ -319,8 +341,23 @@ impl Prior {
         (rows > self.num_classes).then_some(self.num_classes)
     }
 
-    /// Input embeddings: the class token followed by the given codes, plus positions.
-    fn embed(&self, classes: Tensor<1, Int>, codes: Option<Tensor<2, Int>>) -> Tensor<3> {
+    /// Time columns of the cycle plan, 0 when the prior takes none (see [`plan_tokens`]).
+    pub fn plan_columns(&self) -> usize {
+        if self.plan.is_some() {
+            self.plan_columns
+        } else {
+            0
+        }
+    }
+
+    /// Input embeddings: the class token followed by the given codes, plus positions and,
+    /// when the prior takes one, the plan (`[batch, >= t]`, only the first `t` used).
+    fn embed(
+        &self,
+        classes: Tensor<1, Int>,
+        codes: Option<Tensor<2, Int>>,
+        plan: Option<Tensor<2, Int>>,
+    ) -> Tensor<3> {
         let [b] = classes.dims();
         let class = self.class_embedding.forward(classes.reshape([b, 1]));
         let x = match codes {
@@ -336,7 +373,10 @@ impl Prior {
             .val()
             .slice([0..t, 0..d])
             .reshape([1, t, d]);
-        x + pos
+        match (&self.plan, plan) {
+            (Some(emb), Some(plan)) => x + pos + emb.forward(plan.slice([0..b, 0..t])),
+            _ => x + pos,
+        }
     }
 
     /// Logits of the next code at every position.
@@ -345,14 +385,17 @@ impl Prior {
     /// - `classes`: `[batch]`
     /// - `codes`: `[batch, t]` with `t < seq_len` (the codes seen so far; `None` or `t = 0` for
     ///   the class token alone)
+    /// - `plan`: `[batch, seq_len]` plan tokens ([`plan_tokens`]); needed by a prior with
+    ///   [`PriorConfig::plan_columns`] > 0 (without it, it sees no plan), ignored otherwise
     /// - returns `[batch, t + 1, vocab_size]`: row `i` predicts code `i`.
     pub fn forward(
         &self,
         classes: Tensor<1, Int>,
         codes: Option<Tensor<2, Int>>,
+        plan: Option<Tensor<2, Int>>,
         mut dropout: Option<&mut DropoutRng>,
     ) -> Tensor<3> {
-        let mut x = self.embed(classes, codes);
+        let mut x = self.embed(classes, codes, plan);
         if let Some(d) = dropout.as_deref_mut() {
             x = d.apply(x);
         }
@@ -365,16 +408,18 @@ impl Prior {
     /// Mean cross-entropy (nats per code) of full code sequences.
     ///
     /// # Shapes
-    /// `classes`: `[batch]`; `codes`: `[batch, seq_len]`. Returns a one-element tensor.
+    /// `classes`: `[batch]`; `codes` and `plan`: `[batch, seq_len]`. Returns a one-element
+    /// tensor.
     pub fn loss(
         &self,
         classes: Tensor<1, Int>,
         codes: Tensor<2, Int>,
+        plan: Option<Tensor<2, Int>>,
         dropout: Option<&mut DropoutRng>,
     ) -> Tensor<1> {
         let [b, n] = codes.dims();
         let inputs = codes.clone().slice([0..b, 0..n - 1]);
-        let logits = self.forward(classes, Some(inputs), dropout);
+        let logits = self.forward(classes, Some(inputs), plan, dropout);
         cross_entropy(logits, codes)
     }
 
@@ -383,11 +428,13 @@ impl Prior {
     /// next code.
     ///
     /// # Shapes
-    /// `classes`: `[batch]`; `codes`: `[batch]`; returns `[batch, vocab_size]`.
+    /// `classes`: `[batch]`; `codes`: `[batch]`; `plan`: `[batch]`, the plan token of this
+    /// position (see [`Prior::forward`]); returns `[batch, vocab_size]`.
     pub fn step(
         &self,
         classes: Tensor<1, Int>,
         codes: Option<Tensor<1, Int>>,
+        plan: Option<Tensor<1, Int>>,
         cache: &mut KvCache,
     ) -> Tensor<2> {
         let [b] = classes.dims();
@@ -403,6 +450,9 @@ impl Prior {
             .val()
             .slice([t..t + 1, 0..d])
             .reshape([1, 1, d]);
+        if let (Some(emb), Some(plan)) = (&self.plan, plan) {
+            x = x + emb.forward(plan.reshape([b, 1]));
+        }
         if cache.layers.len() != self.blocks.len() {
             cache.layers = vec![None; self.blocks.len()];
         }
@@ -414,6 +464,30 @@ impl Prior {
         let [_, _, v] = logits.dims();
         logits.reshape([b, v])
     }
+}
+
+/// The plan tokens of one sequence of `seq_len` codes over `columns` time columns (raster
+/// order, time outer) whose cycle occupies the columns `cycle`: token 0 for the columns before
+/// the cycle, `columns + 1` for those after it, and within it the number of cycle columns
+/// left, this one included (`cycle.end - column`). Position `i` (which predicts code `i`)
+/// carries the token of code `i`'s column, so the prior always knows how much of the cycle
+/// remains. An empty or out-of-range `cycle` is clamped to the grid.
+pub fn plan_tokens(columns: usize, seq_len: usize, cycle: std::ops::Range<usize>) -> Vec<usize> {
+    let per = seq_len / columns.max(1);
+    let end = cycle.end.min(columns);
+    let start = cycle.start.min(end);
+    (0..seq_len)
+        .map(|i| {
+            let col = i / per.max(1);
+            if col < start {
+                0
+            } else if col >= end {
+                columns + 1
+            } else {
+                end - col
+            }
+        })
+        .collect()
 }
 
 /// Mean cross-entropy of `logits` against integer `targets`.
@@ -442,6 +516,7 @@ mod tests {
             d_ff: 32,
             dropout: 0.0,
             class_dropout: 0.0,
+            plan_columns: 0,
         }
     }
 
@@ -468,12 +543,12 @@ mod tests {
         let a = Tensor::<2, Int>::from_ints([[1, 2, 3, 4, 5]], &device);
         let b = Tensor::<2, Int>::from_ints([[1, 2, 3, 6, 0]], &device);
         let la: Vec<f32> = prior
-            .forward(classes.clone(), Some(a), None)
+            .forward(classes.clone(), Some(a), None, None)
             .slice([0..1, 0..4])
             .try_into_vec_as::<f32>()
             .unwrap();
         let lb: Vec<f32> = prior
-            .forward(classes, Some(b), None)
+            .forward(classes, Some(b), None, None)
             .slice([0..1, 0..4])
             .try_into_vec_as::<f32>()
             .unwrap();
@@ -483,15 +558,79 @@ mod tests {
     }
 
     #[test]
-    fn cached_steps_match_full_forward() {
+    fn plan_tokens_by_hand() {
+        // 4 columns of 2 codes; the cycle in columns 1..3.
+        assert_eq!(plan_tokens(4, 8, 1..3), vec![0, 0, 2, 2, 1, 1, 5, 5]);
+        // A cycle over the whole grid counts down from 4; out-of-range ends are clamped.
+        assert_eq!(plan_tokens(4, 4, 0..9), vec![4, 3, 2, 1]);
+        let (start, end) = (3, 2);
+        assert_eq!(plan_tokens(4, 4, start..end), vec![0, 0, 5, 5]);
+    }
+
+    #[test]
+    fn a_planned_prior_follows_its_plan() {
         let device = Device::flex();
-        let prior = tiny().init(&device).unwrap();
+        let cfg = PriorConfig {
+            plan_columns: 5,
+            ..tiny()
+        };
+        let prior = cfg.init(&device).unwrap();
+        assert_eq!(prior.plan_columns(), 5);
+        assert_eq!(tiny().init(&device).unwrap().plan_columns(), 0);
+        let bad = PriorConfig {
+            plan_columns: 3,
+            ..tiny()
+        };
+        assert!(bad.validate().is_err(), "3 columns cannot divide 10 codes");
+        let classes = Tensor::<1, Int>::from_ints([1], &device);
+        let codes = || Some(Tensor::<2, Int>::from_ints([[1, 2, 3]], &device));
+        let plan = |p: Vec<usize>| {
+            let v: Vec<i64> = p.into_iter().map(|x| x as i64).collect();
+            Some(Tensor::<2, Int>::from_data(
+                TensorData::new(v, [1, 10]),
+                &device,
+            ))
+        };
+        let run = |p| -> Vec<f32> {
+            prior
+                .forward(classes.clone(), codes(), p, None)
+                .try_into_vec_as::<f32>()
+                .unwrap()
+        };
+        let a = run(plan(plan_tokens(5, 10, 0..5)));
+        let b = run(plan(plan_tokens(5, 10, 1..3)));
+        assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-4));
+        // Only the first t + 1 plan tokens matter: a later change leaves the logits alone.
+        let mut late = plan_tokens(5, 10, 0..5);
+        late[9] = 6;
+        assert_eq!(run(plan(late)), a);
+    }
+
+    #[test]
+    fn cached_steps_match_full_forward() {
+        for plan_columns in [0, 5] {
+            cached_steps_match(PriorConfig {
+                plan_columns,
+                ..tiny()
+            });
+        }
+    }
+
+    fn cached_steps_match(cfg: PriorConfig) {
+        let device = Device::flex();
+        let prior = cfg.init(&device).unwrap();
         let classes = Tensor::<1, Int>::from_ints([0, 2], &device);
         let codes = [[3i64, 1, 4, 1, 5, 2], [6, 5, 0, 2, 1, 1]];
+        let plans = [plan_tokens(5, 10, 1..4), plan_tokens(5, 10, 0..5)];
+        let plan_t = (cfg.plan_columns > 0).then(|| {
+            let v: Vec<i64> = plans.iter().flatten().map(|&x| x as i64).collect();
+            Tensor::<2, Int>::from_data(TensorData::new(v, [2, 10]), &device)
+        });
         let full: Vec<f32> = prior
             .forward(
                 classes.clone(),
                 Some(Tensor::<2, Int>::from_ints(codes, &device)),
+                plan_t,
                 None,
             )
             .try_into_vec_as::<f32>()
@@ -500,8 +639,11 @@ mod tests {
         for t in 0..7 {
             let prev = (t > 0)
                 .then(|| Tensor::<1, Int>::from_ints([codes[0][t - 1], codes[1][t - 1]], &device));
+            let plan = (cfg.plan_columns > 0).then(|| {
+                Tensor::<1, Int>::from_ints([plans[0][t] as i64, plans[1][t] as i64], &device)
+            });
             let step: Vec<f32> = prior
-                .step(classes.clone(), prev, &mut cache)
+                .step(classes.clone(), prev, plan, &mut cache)
                 .try_into_vec_as::<f32>()
                 .unwrap();
             for row in 0..2 {

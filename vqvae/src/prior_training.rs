@@ -20,7 +20,7 @@ use auscult_experiment::{
 };
 use burn::module::Module;
 use burn::tensor::Device;
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use serde::{Deserialize, Serialize};
 
 use crate::data::LogMel;
@@ -64,6 +64,18 @@ pub struct PriorTrainConfig {
     pub classes: Vec<String>,
     /// The VQ-VAE directory it was trained on (filled in; a copy is in `vqvae/`).
     pub vqvae_source: PathBuf,
+    /// Code grids per training cycle when the VQ-VAE learns cycles centred in silence (see
+    /// [`crate::cycle`]): the cycle as cut plus `placements - 1` copies moved to seeded random
+    /// positions within its silence, each encoded; every epoch trains on one of them per
+    /// cycle. The same cycle lands on the 8-frame code grid differently, so the prior sees
+    /// other code sequences of the same sound instead of memorising a few hundred. 1: only
+    /// the cycle as cut. Ignored for repeat-padded examples.
+    pub placements: usize,
+    /// Tell the prior where each cycle lies on the code grid (its *plan*, see
+    /// [`crate::prior::plan_tokens`]); generation then draws a cycle length from the class's
+    /// training cycles and places it. Default true; needs a VQ-VAE trained on zero-padded
+    /// cycles (otherwise off).
+    pub plan: bool,
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
     pub resume: bool,
@@ -84,6 +96,8 @@ impl Default for PriorTrainConfig {
             device: DeviceChoice::Cpu,
             classes: Vec::new(),
             vqvae_source: PathBuf::new(),
+            placements: 8,
+            plan: true,
             resume: false,
         }
     }
@@ -118,6 +132,11 @@ pub struct Reference {
     pub pool: usize,
     /// Mean dB of each Mel bin over each class's training examples and frames, `[classes][n_mels]`.
     pub band_profiles: Vec<Vec<f32>>,
+    /// Frames `[start, end)` of each training example's cycle as cut (all frames for
+    /// repeat-padded or full-length ones), in the order of `labels`: generation draws its
+    /// cycle lengths from them. Empty in priors trained before it existed.
+    #[serde(default)]
+    pub spans: Vec<[usize; 2]>,
     /// Class of each training example (rows of `reference.npy`).
     pub labels: Vec<usize>,
     /// Code grid of each training example (raster order).
@@ -213,20 +232,50 @@ pub struct PriorReport {
 /// Random streams of the prior run.
 const SHUFFLE_STREAM: u64 = 1;
 const DROPOUT_STREAM: u64 = 5;
+/// Random stream of the cycles' placements (drawn once, before training).
+const PLACEMENT_STREAM: u64 = 9;
+/// Random stream of the placement each epoch trains on (seeded per epoch, so that a resumed
+/// run picks what an uninterrupted one would).
+const PICK_STREAM: u64 = 11;
 
 /// Mean cross-entropy (nats per code) of `prior` (non-autodiff) on `seqs`.
+/// One training sequence: its codes and, for a prior that takes one, its cycle plan.
+#[derive(Debug, Clone)]
+struct Sequence {
+    codes: Vec<usize>,
+    plan: Vec<usize>,
+}
+
+/// A batch of `(class, sequence)` pairs (with plans when the sequences carry them).
+fn sequence_batch(seqs: &[&(usize, Sequence)], device: &Device) -> Result<PriorBatch> {
+    let classes: Vec<usize> = seqs.iter().map(|(c, _)| *c).collect();
+    let codes: Vec<&[usize]> = seqs.iter().map(|(_, s)| s.codes.as_slice()).collect();
+    let batch = PriorBatch::new(&classes, &codes, device)?;
+    if seqs.iter().all(|(_, s)| !s.plan.is_empty()) && !seqs.is_empty() {
+        let plans: Vec<&[usize]> = seqs.iter().map(|(_, s)| s.plan.as_slice()).collect();
+        batch.with_plans(&plans, device)
+    } else {
+        Ok(batch)
+    }
+}
+
+/// The frames of the cycle in a zero-padded example ([`crate::cycle::cycle_span`]), or all of
+/// them when no silence frames it.
+fn frame_span(db: &[f32], n_mels: usize, n_frames: usize) -> std::ops::Range<usize> {
+    crate::cycle::cycle_span(db, n_mels, n_frames).unwrap_or(0..n_frames)
+}
+
 fn eval_loss(
     prior: &Prior,
-    seqs: &[(usize, Vec<usize>)],
+    seqs: &[(usize, Sequence)],
     batch: usize,
     device: &Device,
 ) -> Result<f64> {
     let (mut sum, mut n) = (0f64, 0usize);
     for chunk in seqs.chunks(batch.max(1)) {
-        let classes: Vec<usize> = chunk.iter().map(|(c, _)| *c).collect();
-        let codes: Vec<&[usize]> = chunk.iter().map(|(_, s)| s.as_slice()).collect();
-        let b = PriorBatch::new(&classes, &codes, device)?;
-        sum += scalar(prior.loss(b.classes, b.codes, None))? * chunk.len() as f64;
+        let refs: Vec<&(usize, Sequence)> = chunk.iter().collect();
+        let b = sequence_batch(&refs, device)?;
+        sum += scalar(prior.loss(b.classes, b.codes, b.plans, None))? * chunk.len() as f64;
         n += chunk.len();
     }
     Ok(sum / n.max(1) as f64)
@@ -301,6 +350,11 @@ pub fn train_prior(
     cfg.model.vocab_size = vcfg.codebook_size;
     cfg.model.num_classes = vcfg.num_classes;
     cfg.model.seq_len = vcfg.codes_per_example();
+    cfg.model.plan_columns = if cfg.plan && crate::cycle::is_zero_padded(&vq.config.examples) {
+        vcfg.grid()[1]
+    } else {
+        0
+    };
     cfg.model.validate()?;
     cfg.classes = vq.classes().to_vec();
     cfg.vqvae_source = std::path::absolute(vqvae_dir).unwrap_or_else(|_| vqvae_dir.to_path_buf());
@@ -349,7 +403,10 @@ pub fn train_prior(
                 *c += 1;
             }
         }
-        let pooled: Vec<f32> = train_db
+        // Statistics of the examples as the classifier sees them, as generated samples are
+        // (zero-padded cycles tiled, see `crate::cycle`); the code grids stay as encoded.
+        let shown = crate::cycle::present_all(&train_db, m, f, &vc.examples);
+        let pooled: Vec<f32> = shown
             .iter()
             .flat_map(|x| pool_time(&x.data, m, REFERENCE_POOL))
             .collect();
@@ -357,7 +414,7 @@ pub fn train_prior(
         auscult_audio::write_npy_f32(
             &run.file(REFERENCE_NPY),
             &pooled,
-            &[train_db.len(), m, pooled_frames],
+            &[shown.len(), m, pooled_frames],
         )?;
         run.save_json(
             REFERENCE_FILE,
@@ -367,11 +424,16 @@ pub fn train_prior(
                 n_mels: m,
                 n_frames: f,
                 pool: REFERENCE_POOL,
-                band_profiles: band_profiles(&train_db, vcfg.num_classes, m),
+                band_profiles: band_profiles(&shown, vcfg.num_classes, m),
                 labels,
                 codes: train_codes.clone(),
+                spans: train_db
+                    .iter()
+                    .map(|x| frame_span(&x.data, m, f))
+                    .map(|r| [r.start, r.end])
+                    .collect(),
                 detail: crate::detail::class_detail_stats(
-                    train_db.iter().map(|x| (x.label, x.data.as_slice())),
+                    shown.iter().map(|x| (x.label, x.data.as_slice())),
                     vcfg.num_classes,
                     m,
                     f,
@@ -379,9 +441,54 @@ pub fn train_prior(
             },
         )?;
     }
-    let train: Vec<(usize, Vec<usize>)> =
-        train_db.iter().map(|x| x.label).zip(train_codes).collect();
-    let val: Vec<(usize, Vec<usize>)> = val_db.iter().map(|x| x.label).zip(val_codes).collect();
+    let columns = cfg.model.plan_columns;
+    let plan_of = |span: std::ops::Range<usize>| -> Vec<usize> {
+        if columns == 0 {
+            Vec::new()
+        } else {
+            let per = vcfg.n_frames.div_ceil(columns).max(1);
+            crate::prior::plan_tokens(
+                columns,
+                cfg.model.seq_len,
+                span.start / per..span.end.div_ceil(per),
+            )
+        }
+    };
+    let (m, f) = (vcfg.n_mels, vcfg.n_frames);
+    let placements: Vec<Vec<Sequence>> = placed_codes(
+        &vq,
+        &train_db,
+        &train_codes,
+        cfg.placements,
+        seeded_rng(cfg.seed, PLACEMENT_STREAM),
+    )?
+    .into_iter()
+    .map(|choices| {
+        choices
+            .into_iter()
+            .map(|(codes, span)| Sequence {
+                codes,
+                plan: plan_of(span),
+            })
+            .collect()
+    })
+    .collect();
+    let mut train: Vec<(usize, Sequence)> = train_db
+        .iter()
+        .zip(train_codes)
+        .map(|(x, codes)| {
+            let plan = plan_of(frame_span(&x.data, m, f));
+            (x.label, Sequence { codes, plan })
+        })
+        .collect();
+    let val: Vec<(usize, Sequence)> = val_db
+        .iter()
+        .zip(val_codes)
+        .map(|(x, codes)| {
+            let plan = plan_of(frame_span(&x.data, m, f));
+            (x.label, Sequence { codes, plan })
+        })
+        .collect();
 
     let mut trainer = PriorTrainer::new(cfg.model.clone(), cfg.seed, &device)?;
     let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
@@ -413,6 +520,14 @@ pub fn train_prior(
     for epoch in state.epoch + 1..=cfg.epochs {
         order.sort_unstable();
         order.shuffle(&mut shuffle);
+        if !placements.is_empty() {
+            let mut pick = seeded_rng(cfg.seed.wrapping_add(epoch as u64), PICK_STREAM);
+            for (example, choices) in train.iter_mut().zip(&placements) {
+                if let Some(seq) = choices.choose(&mut pick) {
+                    example.1.clone_from(seq);
+                }
+            }
+        }
         progress.start(
             &format!("prior epoch {epoch}/{}", cfg.epochs),
             steps_per_epoch as u64,
@@ -420,9 +535,8 @@ pub fn train_prior(
         let t0 = Instant::now();
         let (mut loss_sum, mut lr) = (0f64, cfg.lr);
         for chunk in order.chunks(bs) {
-            let classes: Vec<usize> = chunk.iter().map(|&i| train[i].0).collect();
-            let codes: Vec<&[usize]> = chunk.iter().map(|&i| train[i].1.as_slice()).collect();
-            let batch = PriorBatch::new(&classes, &codes, trainer.device())?;
+            let seqs: Vec<&(usize, Sequence)> = chunk.iter().map(|&i| &train[i]).collect();
+            let batch = sequence_batch(&seqs, trainer.device())?;
             lr = cfg.schedule.lr(state.step, total_steps, cfg.lr);
             let loss = trainer.step(&batch, lr)?;
             state.step += 1;
@@ -482,12 +596,12 @@ pub fn train_prior(
     let k = vcfg.codebook_size;
     let mut usage = CodeUsage::new(k);
     for (_, s) in &train {
-        usage.add(s);
+        usage.add(&s.codes);
     }
     let total: u64 = usage.counts.iter().sum::<u64>() + k as u64;
     let (mut unigram, mut n) = (0f64, 0usize);
     for (_, s) in eval {
-        for &c in s {
+        for &c in &s.codes {
             let p = (usage.counts.get(c).copied().unwrap_or(0) + 1) as f64 / total as f64;
             unigram -= p.log2();
             n += 1;
@@ -507,6 +621,55 @@ pub fn train_prior(
     };
     run.save_json("report.json", &report)?;
     Ok(report)
+}
+
+/// A code grid with the frames of its cycle.
+type Placed = (Vec<usize>, std::ops::Range<usize>);
+
+/// The code grids of each training cycle at `placements` positions in its silence, with the
+/// cycle's frames: the first as cut (`codes`), the others moved by seeded random shifts
+/// within [`crate::cycle::shift_range`] and encoded. Empty when `placements < 2` or the
+/// examples are not zero-padded; a cycle without silence around it keeps only its own grid.
+fn placed_codes(
+    vq: &VqVaeModel,
+    train_db: &[LogMel],
+    codes: &[Vec<usize>],
+    placements: usize,
+    mut rng: rand_chacha::ChaCha8Rng,
+) -> Result<Vec<Vec<Placed>>> {
+    if placements < 2 || !crate::cycle::is_zero_padded(&vq.config.examples) {
+        return Ok(Vec::new());
+    }
+    let (m, f) = (vq.config.model.n_mels, vq.config.model.n_frames);
+    let mut out: Vec<Vec<Placed>> = codes
+        .iter()
+        .zip(train_db)
+        .map(|(c, x)| vec![(c.clone(), frame_span(&x.data, m, f))])
+        .collect();
+    let mut spans = Vec::new();
+    let mut moved = Vec::new();
+    let mut owner = Vec::new();
+    for (i, x) in train_db.iter().enumerate() {
+        let Some(range) = crate::cycle::shift_range(&x.data, m, f) else {
+            continue;
+        };
+        for _ in 1..placements {
+            let (lo, hi) = (*range.start() as i64, *range.end() as i64);
+            let shift = rand::Rng::random_range(&mut rng, lo..=hi) as isize;
+            let span = frame_span(&x.data, m, f);
+            spans
+                .push((span.start as isize + shift) as usize..(span.end as isize + shift) as usize);
+            moved.push(LogMel {
+                data: crate::cycle::shift_frames(&x.data, m, f, shift),
+                label: x.label,
+            });
+            owner.push(i);
+        }
+    }
+    for ((i, c), span) in owner.into_iter().zip(vq.encode(&moved)?).zip(spans) {
+        out[i].push((c, span));
+    }
+    Ok(out)
 }
 
 /// A trained prior with its VQ-VAE and reference statistics, loaded for sampling.
@@ -593,6 +756,71 @@ impl PriorModel {
             use_cache,
             &self.device,
         )
+    }
+
+    /// Samples code grids of a prior that takes a cycle plan, one plan per sample (see
+    /// [`crate::sampling::sample_codes_planned`]).
+    pub fn sample_planned(
+        &self,
+        classes: &[usize],
+        plans: &[Vec<usize>],
+        seeds: &[u64],
+        sampling: &SamplingConfig,
+        use_cache: bool,
+    ) -> Result<Vec<Vec<usize>>> {
+        if let Some(&bad) = classes.iter().find(|&&c| c >= self.classes().len()) {
+            return Err(Error::UnknownClass {
+                class: format!("#{bad}"),
+                valid: self.classes().to_vec(),
+            });
+        }
+        crate::sampling::sample_codes_planned(
+            &self.prior,
+            classes,
+            plans,
+            seeds,
+            sampling,
+            use_cache,
+            &self.device,
+        )
+    }
+
+    /// A cycle for one sample of `class` drawn with `rng`: the length of a random training
+    /// cycle of that class, placed at a random position within the example. Returns its
+    /// frames and its plan tokens, or `None` for a prior without a plan.
+    pub fn draw_cycle(
+        &self,
+        class: usize,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> Option<(std::ops::Range<usize>, Vec<usize>)> {
+        use rand::Rng;
+        let columns = self.prior.plan_columns();
+        if columns == 0 {
+            return None;
+        }
+        let f = self.vqvae.config.model.n_frames;
+        let lengths: Vec<usize> = self
+            .reference
+            .labels
+            .iter()
+            .zip(&self.reference.spans)
+            .filter(|(l, _)| **l == class)
+            .map(|(_, [s, e])| e.saturating_sub(*s).clamp(1, f))
+            .collect();
+        let len = if lengths.is_empty() {
+            f
+        } else {
+            lengths[rng.random_range(0..lengths.len())]
+        };
+        let start = rng.random_range(0..=f - len);
+        let per = f.div_ceil(columns).max(1);
+        let frames = start..start + len;
+        let plan = crate::prior::plan_tokens(
+            columns,
+            self.prior.seq_len(),
+            frames.start / per..frames.end.div_ceil(per),
+        );
+        Some((frames, plan))
     }
 
     /// The device it runs on.

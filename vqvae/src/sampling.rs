@@ -139,7 +139,45 @@ pub fn sample_codes(
     use_cache: bool,
     device: &Device,
 ) -> Result<Vec<Vec<usize>>> {
+    sample_codes_planned(prior, classes, &[], seeds, cfg, use_cache, device)
+}
+
+/// [`sample_codes`] for a prior that takes a cycle plan ([`crate::prior::plan_tokens`]):
+/// `plans[i]` (`seq_len` tokens) tells sequence `i` where its cycle lies. `plans` must be
+/// empty for a prior without a plan, and given for one with.
+pub fn sample_codes_planned(
+    prior: &Prior,
+    classes: &[usize],
+    plans: &[Vec<usize>],
+    seeds: &[u64],
+    cfg: &SamplingConfig,
+    use_cache: bool,
+    device: &Device,
+) -> Result<Vec<Vec<usize>>> {
     cfg.validate()?;
+    let columns = prior.plan_columns();
+    if (columns > 0) == plans.is_empty() {
+        return Err(Error::config(
+            "plan",
+            if columns > 0 {
+                "this prior was trained with a cycle plan and needs one per sample".to_string()
+            } else {
+                "this prior was trained without a cycle plan; sample it without one".to_string()
+            },
+        ));
+    }
+    if !plans.is_empty()
+        && (plans.len() != classes.len()
+            || plans
+                .iter()
+                .any(|p| p.len() != prior.seq_len() || p.iter().any(|&t| t > columns + 1)))
+    {
+        return Err(Error::Shape {
+            what: "cycle plans",
+            expected: vec![classes.len(), prior.seq_len()],
+            actual: vec![plans.len(), plans.first().map_or(0, Vec::len)],
+        });
+    }
     if classes.len() != seeds.len() {
         return Err(Error::Shape {
             what: "sampling seeds",
@@ -175,6 +213,19 @@ pub fn sample_codes(
         .chain(null.iter().flat_map(|&u| std::iter::repeat_n(u as i64, b)))
         .collect();
     let class_t = Tensor::<1, Int>::from_data(TensorData::new(class_ids, [rows]), device);
+    // Row r follows the plan of sequence r % b (the unconditional rows share it).
+    let plan_at = |t: usize| -> Option<Tensor<1, Int>> {
+        (!plans.is_empty()).then(|| {
+            let col: Vec<i64> = (0..rows).map(|r| plans[r % b][t] as i64).collect();
+            Tensor::<1, Int>::from_data(TensorData::new(col, [rows]), device)
+        })
+    };
+    let plan_all = (!plans.is_empty()).then(|| {
+        let flat: Vec<i64> = (0..rows)
+            .flat_map(|r| plans[r % b].iter().map(|&x| x as i64))
+            .collect();
+        Tensor::<2, Int>::from_data(TensorData::new(flat, [rows, n]), device)
+    });
     // Row r of the model's batch continues sequence r % b.
     let seq_of = |r: usize| r % b;
     let mut out: Vec<Vec<usize>> = vec![Vec::with_capacity(n); b];
@@ -185,7 +236,7 @@ pub fn sample_codes(
                 let last: Vec<i64> = (0..rows).map(|r| out[seq_of(r)][t - 1] as i64).collect();
                 Tensor::<1, Int>::from_data(TensorData::new(last, [rows]), device)
             });
-            prior.step(class_t.clone(), prev, &mut cache)
+            prior.step(class_t.clone(), prev, plan_at(t), &mut cache)
         } else {
             let prefix = (t > 0).then(|| {
                 let flat: Vec<i64> = (0..rows)
@@ -193,7 +244,7 @@ pub fn sample_codes(
                     .collect();
                 Tensor::<2, Int>::from_data(TensorData::new(flat, [rows, t]), device)
             });
-            let all = prior.forward(class_t.clone(), prefix, None);
+            let all = prior.forward(class_t.clone(), prefix, plan_all.clone(), None);
             let [_, _, v] = all.dims();
             all.slice([0..rows, t..t + 1, 0..v]).reshape([rows, v])
         };
@@ -276,6 +327,7 @@ mod tests {
             d_ff: 32,
             dropout: 0.0,
             class_dropout,
+            plan_columns: 0,
         }
     }
 
@@ -303,6 +355,37 @@ mod tests {
         assert_eq!(alone[0], a[2]);
         // Different seeds differ.
         assert_ne!(a[1], a[2]);
+    }
+
+    #[test]
+    fn planned_sampling_is_cached_like_uncached_and_checks_its_plans() {
+        let device = Device::flex();
+        let cfg = PriorConfig {
+            plan_columns: 4,
+            ..tiny_prior(0.0)
+        };
+        let prior = cfg.init(&device).unwrap();
+        let sc = SamplingConfig::default();
+        let plans = vec![
+            crate::prior::plan_tokens(4, 12, 1..3),
+            crate::prior::plan_tokens(4, 12, 0..4),
+        ];
+        let run = |plans: &[Vec<usize>], cache: bool| {
+            sample_codes_planned(&prior, &[0, 1], plans, &[5, 6], &sc, cache, &device)
+        };
+        let a = run(&plans, true).unwrap();
+        assert_eq!(a, run(&plans, false).unwrap());
+        assert_eq!(a[0].len(), 12);
+        // The plan matters: the same seeds under another plan give other codes.
+        let other = vec![plans[1].clone(), plans[0].clone()];
+        assert_ne!(a, run(&other, true).unwrap());
+        // A planned prior needs plans; a plan-less one takes none; plans must fit.
+        assert!(run(&[], true).is_err());
+        assert!(run(&plans[..1], true).is_err());
+        let plain = tiny_prior(0.0).init(&device).unwrap();
+        assert!(
+            sample_codes_planned(&plain, &[0, 1], &plans, &[5, 6], &sc, true, &device).is_err()
+        );
     }
 
     #[test]

@@ -321,6 +321,9 @@ pub struct PriorBatch {
     pub labels: Vec<usize>,
     /// Code sequences `[batch, seq_len]`.
     pub codes: Tensor<2, Int>,
+    /// Cycle plans `[batch, seq_len]` ([`crate::prior::plan_tokens`]), for a prior that
+    /// takes one.
+    pub plans: Option<Tensor<2, Int>>,
 }
 
 impl PriorBatch {
@@ -349,7 +352,26 @@ impl PriorBatch {
             ),
             codes: Tensor::from_data(TensorData::new(flat, [b, n]), device),
             labels: classes.to_vec(),
+            plans: None,
         })
+    }
+
+    /// Attaches one plan per sequence (each as long as the sequences).
+    pub fn with_plans(mut self, plans: &[&[usize]], device: &Device) -> Result<Self> {
+        let [b, n] = self.codes.dims();
+        if plans.len() != b || plans.iter().any(|p| p.len() != n) {
+            return Err(Error::Shape {
+                what: "prior batch plans",
+                expected: vec![b, n],
+                actual: vec![plans.len(), plans.first().map_or(0, |p| p.len())],
+            });
+        }
+        let flat: Vec<i64> = plans
+            .iter()
+            .flat_map(|p| p.iter().map(|&x| x as i64))
+            .collect();
+        self.plans = Some(Tensor::from_data(TensorData::new(flat, [b, n]), device));
+        Ok(self)
     }
 }
 
@@ -411,9 +433,12 @@ impl PriorTrainer {
         } else {
             batch.classes.clone()
         };
-        let loss = self
-            .model
-            .loss(classes, batch.codes.clone(), Some(&mut self.dropout));
+        let loss = self.model.loss(
+            classes,
+            batch.codes.clone(),
+            batch.plans.clone(),
+            Some(&mut self.dropout),
+        );
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optimizer.step(lr, self.model.clone(), grads);
         scalar(loss.inner())
@@ -548,6 +573,8 @@ mod tests {
             dropout: 0.1,
             // Some sequences are shown without their class: the loss must fall regardless.
             class_dropout: 0.2,
+            // And each carries a cycle plan (4 columns of 3 codes).
+            plan_columns: 4,
         };
         let mut t = PriorTrainer::new(cfg, 7, &device).unwrap();
         // Class 0 counts up, class 1 counts down (mod 8) from a random start.
@@ -571,7 +598,20 @@ mod tests {
             classes.push(c);
         }
         let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
-        let batch = PriorBatch::new(&classes, &refs, t.device()).unwrap();
+        let plans: Vec<Vec<usize>> = (0..16)
+            .map(|i| crate::prior::plan_tokens(4, 12, i % 3..4))
+            .collect();
+        let plan_refs: Vec<&[usize]> = plans.iter().map(Vec::as_slice).collect();
+        let batch = PriorBatch::new(&classes, &refs, t.device())
+            .unwrap()
+            .with_plans(&plan_refs, t.device())
+            .unwrap();
+        assert!(
+            batch
+                .clone()
+                .with_plans(&plan_refs[..3], t.device())
+                .is_err()
+        );
         let losses: Vec<f64> = (0..60).map(|_| t.step(&batch, 5e-3).unwrap()).collect();
         assert!(losses[0] > 1.8, "{losses:?}");
         assert!(

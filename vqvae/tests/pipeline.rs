@@ -11,7 +11,7 @@ use auscult_datasets::{
 use auscult_experiment::{LrSchedule, NoProgress, read_metrics};
 use auscult_vqvae::{
     ClassCounts, GenerateRequest, PriorConfig, PriorTrainConfig, QualityReport, SamplingConfig,
-    VqVaeConfig, VqVaeTrainConfig, default_examples, generate, train_prior, train_vqvae,
+    VqVaeConfig, VqVaeTrainConfig, generate, train_prior, train_vqvae,
 };
 
 fn data(dir: &Path) -> ExampleSet {
@@ -25,7 +25,8 @@ fn data(dir: &Path) -> ExampleSet {
     )
     .unwrap();
     let opts = LoadOptions {
-        examples: default_examples(),
+        // As the CLI does: the VQ-VAE's own cut (one cycle centred in silence).
+        examples: VqVaeTrainConfig::default().examples,
         split: SplitSpec::All,
         val_fraction: 0.25,
         seed: 1,
@@ -165,6 +166,30 @@ fn train_resume_prior_and_generate() {
     assert_eq!(
         corpus.manifest.mel,
         serde_json::to_value(auscult_vqvae::default_mel()).unwrap()
+    );
+    // One cycle centred in silence is learnt, a repeat-padded example written: the manifest
+    // says so (the classifier's own front end), and the samples repeat their cycle exactly.
+    assert_eq!(
+        corpus.manifest.examples,
+        serde_json::to_value(auscult_datasets::default_examples()).unwrap()
+    );
+    let reference: auscult_vqvae::Reference =
+        serde_json::from_slice(&std::fs::read(prior_dir.join("reference.json")).unwrap()).unwrap();
+    assert_eq!(reference.spans.len(), set.train.len());
+    assert!(reference.spans.iter().any(|[s, e]| *s > 0 && *e < 126));
+    let model = auscult_vqvae::PriorModel::load(&prior_dir, &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(
+        model.prior.plan_columns(),
+        16,
+        "the prior takes a cycle plan"
+    );
+    let period = |d: &[f32]| {
+        (2..126)
+            .find(|&p| (0..64).all(|m| (0..126 - p).all(|t| d[m * 126 + t] == d[m * 126 + t + p])))
+    };
+    assert!(
+        loaded.iter().any(|(_, s)| period(&s.data).is_some()),
+        "no sample repeats its cycle"
     );
     assert!(out_a.join("contact_sheet.png").is_file());
     let wavs = std::fs::read_dir(out_a.join("wav")).unwrap().count();

@@ -46,6 +46,12 @@ pub struct Args {
     /// (overrides the config; default 0: no guidance possible).
     #[arg(long, value_name = "P")]
     pub class_dropout: Option<f64>,
+    /// Code grids per training cycle: the cycle as cut plus N-1 copies moved to random
+    /// positions in the silence around it, one of them trained on per epoch (overrides the
+    /// config; default 8; 1 turns it off). Applies to VQ-VAEs trained on zero-padded cycles,
+    /// the default.
+    #[arg(long, value_name = "N")]
+    pub placements: Option<usize>,
     /// Compute device: cpu or gpu.
     #[arg(long, value_parser = parse_device)]
     pub device: Option<DeviceChoice>,
@@ -84,6 +90,9 @@ pub fn resolve_config(args: &Args) -> anyhow::Result<PriorTrainConfig> {
     }
     if let Some(p) = args.class_dropout {
         cfg.model.class_dropout = p;
+    }
+    if let Some(n) = args.placements {
+        cfg.placements = n;
     }
     if let Some(d) = args.device {
         cfg.device = d;
