@@ -224,7 +224,8 @@ pub struct VqVaeReport {
     pub eval_split: String,
     /// Examples in that split.
     pub eval_examples: usize,
-    /// Reconstruction MSE in the normalised log-Mel domain.
+    /// Reconstruction MSE in the normalised log-Mel domain. For zero-padded examples this
+    /// and the errors below cover each cycle's frames, not the silence around it.
     pub reconstruction_mse: f64,
     /// Reconstruction mean absolute error, dB.
     pub reconstruction_mae_db: f64,
@@ -341,16 +342,21 @@ struct Quality {
     usage: CodeUsage,
 }
 
+///
+/// With `cycle_only` (zero-padded examples), the errors are measured over each example's cycle
+/// frames only (see [`crate::cycle::cycle_span`]), so that the easy silence around a cycle
+/// does not flatter them and they compare with those of repeat-padded examples.
 fn quality(
     parts: VqParts<'_>,
     data: &[LogMel],
     norm: &Normalizer,
     batch_size: usize,
+    cycle_only: bool,
     device: &burn::tensor::Device,
 ) -> Result<(Quality, Vec<Vec<f32>>)> {
     let refs: Vec<&LogMel> = data.iter().collect();
     let pass = run_pass(parts, &refs, batch_size, true, device)?;
-    let n_frames = parts.config.n_frames;
+    let (n_mels, n_frames) = (parts.config.n_mels, parts.config.n_frames);
     let (mut se, mut ae, mut se_db, mut count) = (0f64, 0f64, 0f64, 0usize);
     let mut usage = CodeUsage::new(parts.config.codebook_size);
     for (x, (r, codes)) in data
@@ -358,7 +364,17 @@ fn quality(
         .zip(pass.reconstructions.iter().zip(&pass.codes))
     {
         usage.add(codes);
+        let span = if cycle_only {
+            let mut db = x.data.clone();
+            norm.denormalise(&mut db);
+            crate::cycle::cycle_span(&db, n_mels, n_frames).unwrap_or(0..n_frames)
+        } else {
+            0..n_frames
+        };
         for (i, (a, b)) in x.data.iter().zip(r).enumerate() {
+            if !span.contains(&(i % n_frames)) {
+                continue;
+            }
             let d = f64::from(a - b);
             let d_db = d * f64::from(norm.std[i / n_frames]);
             se += d * d;
@@ -545,6 +561,7 @@ pub fn train_vqvae(
     let total_steps = steps_per_epoch * cfg.epochs;
     let (mut steps_now, mut train_seconds) = (0usize, 0f64);
     let mut order: Vec<usize> = (0..train.len()).collect();
+    let zero_padded = crate::cycle::is_zero_padded(&cfg.examples);
     let ranges: Vec<Option<(i64, i64)>> = train_db
         .iter()
         .map(|x| {
@@ -628,7 +645,7 @@ pub fn train_vqvae(
                 codebook: &trainer.codebook,
                 prototypes: &trainer.prototypes,
             };
-            let (q, _) = quality(parts, &val, &normalizer, 2 * bs, &device)?;
+            let (q, _) = quality(parts, &val, &normalizer, 2 * bs, zero_padded, &device)?;
             (
                 Some(q.mse),
                 Some(q.mae_db),
@@ -707,7 +724,7 @@ pub fn train_vqvae(
         codebook: &trainer.codebook,
         prototypes: &trainer.prototypes,
     };
-    let (q, recon) = quality(parts, eval, &normalizer, 2 * bs, &device)?;
+    let (q, recon) = quality(parts, eval, &normalizer, 2 * bs, zero_padded, &device)?;
     let png = run.file("reconstructions.png");
     reconstructions_png(&png, eval, &recon, &normalizer, &cfg)?;
     // Detail statistics on the training split: the validation split holds too few examples
@@ -715,7 +732,7 @@ pub fn train_vqvae(
     let train_recon = if val.is_empty() {
         recon.clone()
     } else {
-        quality(parts, &train, &normalizer, 2 * bs, &device)?.1
+        quality(parts, &train, &normalizer, 2 * bs, zero_padded, &device)?.1
     };
     let recon_db: Vec<Vec<f32>> = train_recon
         .into_iter()

@@ -134,7 +134,7 @@ pub struct Args {
     /// VQ-VAE epochs (default 20; 3 with --quick).
     #[arg(long, value_name = "N")]
     pub vqvae_epochs: Option<usize>,
-    /// Prior epochs (default 20; 3 with --quick).
+    /// Prior epochs (default 30; 3 with --quick).
     #[arg(long, value_name = "N")]
     pub prior_epochs: Option<usize>,
     /// Sampling temperature of the prior.
@@ -201,7 +201,7 @@ impl Budget {
         let (patients, clf, vq, prior) = if args.quick {
             (12, 3, 3, 3)
         } else {
-            (40, 20, 20, 20)
+            (40, 20, 20, 30)
         };
         Self {
             patients: args.patients.unwrap_or(patients),
