@@ -91,7 +91,10 @@
 //! and when sampling with keys/values cached), learned positional embeddings over the 512 raster
 //! positions, the class as a prefix token, GELU MLP, dropout from a seeded host generator;
 //! trained with cross-entropy, reported in bits per code. Defaults: d_model 128, 4 heads,
-//! 3 layers, MLP 512.
+//! 3 layers, MLP 512. Each position also carries a *cycle plan* token ([`prior::plan_tokens`]:
+//! before the cycle, columns of it left, after it), so the prior knows where the cycle it
+//! writes ends; it trains on 8 placements of every cycle in its silence (one per epoch), and
+//! generation draws a cycle length from the class's training cycles and places it at random.
 //!
 //! **Sampling** ([`sampling`]): temperature, top-k, top-p; each sample has its own seed (recorded
 //! in the corpus manifest) and depends only on it; with the key/value cache one code costs one
