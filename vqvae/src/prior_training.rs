@@ -27,7 +27,7 @@ use crate::data::LogMel;
 use crate::features::log_mels;
 use crate::prior::{Prior, PriorConfig};
 use crate::quantizer::CodeUsage;
-use crate::sampling::{SamplingConfig, sample_codes};
+use crate::sampling::SamplingConfig;
 use crate::trainer::{PriorBatch, PriorTrainer, scalar};
 use crate::training::provenance;
 use crate::vqvae_model::{CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VQ_STATE_FILE, VqVaeModel};
@@ -734,7 +734,7 @@ impl PriorModel {
             })
     }
 
-    /// Samples code grids (see [`sample_codes`]).
+    /// Samples code grids (see [`crate::sampling::sample_codes`]).
     pub fn sample(
         &self,
         classes: &[usize],
@@ -742,24 +742,11 @@ impl PriorModel {
         sampling: &SamplingConfig,
         use_cache: bool,
     ) -> Result<Vec<Vec<usize>>> {
-        if let Some(&bad) = classes.iter().find(|&&c| c >= self.classes().len()) {
-            return Err(Error::UnknownClass {
-                class: format!("#{bad}"),
-                valid: self.classes().to_vec(),
-            });
-        }
-        sample_codes(
-            &self.prior,
-            classes,
-            seeds,
-            sampling,
-            use_cache,
-            &self.device,
-        )
+        self.sample_planned(classes, &[], seeds, sampling, use_cache)
     }
 
-    /// Samples code grids of a prior that takes a cycle plan, one plan per sample (see
-    /// [`crate::sampling::sample_codes_planned`]).
+    /// Samples code grids of a prior that takes a cycle plan, one plan per sample (`plans`
+    /// empty for a prior without one; see [`crate::sampling::sample_codes_planned`]).
     pub fn sample_planned(
         &self,
         classes: &[usize],
