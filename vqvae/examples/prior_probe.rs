@@ -176,7 +176,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .zip(&seeds)
             .filter_map(|(&c, &s)| {
                 pm.draw_cycle(c, &mut rand_chacha::ChaCha8Rng::seed_from_u64(s))
-                    .map(|(_, plan)| plan)
+                    .map(|cycle| cycle.plan)
             })
             .collect();
         pm.sample_planned(&cls, &plans, &seeds, &SamplingConfig::default(), true)?

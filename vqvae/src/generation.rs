@@ -3,7 +3,6 @@
 //! contact sheet, optional Griffin-Lim WAV renderings, and a quality report.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -14,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::LogMel;
 use crate::detail::{DetailStats, class_detail_stats};
-use crate::prior_training::{PriorModel, REFERENCE_NPY, VQVAE_DIR, band_profiles, pool_time};
+use crate::prior_training::{
+    PlannedCycle, PriorModel, REFERENCE_NPY, VQVAE_DIR, band_profiles, pool_time,
+};
 use crate::quantizer::CodeUsage;
 use crate::sampling::SamplingConfig;
 use crate::vqvae_model::MODEL_FILE;
@@ -412,15 +413,6 @@ fn render_wav(
 /// Random stream of a sample's cycle length and placement (seeded by the sample's seed).
 const CYCLE_STREAM: u64 = 13;
 
-/// The columns a plan marks as the cycle's.
-fn planned_columns(plan: &[usize], columns: usize) -> Range<usize> {
-    let per = plan.len() / columns.max(1);
-    let inside = |c: usize| plan.get(c * per).is_some_and(|&t| t >= 1 && t <= columns);
-    let start = (0..columns).find(|&c| inside(c)).unwrap_or(0);
-    let end = (start..columns).find(|&c| !inside(c)).unwrap_or(columns);
-    start..end
-}
-
 /// Samples `request.counts` spectrograms from the prior in `prior_dir` and writes them as a
 /// generated corpus in `out` (which must not hold a corpus yet): `NNNNNN_<class>.npy`
 /// (`[n_mels, n_frames]` float32 dB log-Mel, the VQ-VAE's front end, presented as the
@@ -481,7 +473,7 @@ pub fn generate(
         let seeds: Vec<u64> = chunk.iter().map(|j| j.1).collect();
         // With a planned prior, each sample's cycle: a training cycle's length of its class,
         // placed at random (from the sample's own seed).
-        let cycles: Vec<Option<(Range<usize>, Vec<usize>)>> = cls
+        let cycles: Vec<Option<PlannedCycle>> = cls
             .iter()
             .zip(&seeds)
             .map(|(&c, &seed)| {
@@ -492,7 +484,7 @@ pub fn generate(
             let plans: Vec<Vec<usize>> = cycles
                 .iter()
                 .flatten()
-                .map(|(_, plan)| plan.clone())
+                .map(|cycle| cycle.plan.clone())
                 .collect();
             model.sample_planned(&cls, &plans, &seeds, &request.sampling, true)?
         } else {
@@ -515,15 +507,13 @@ pub fn generate(
             for ((spec, mean), cycle) in specs.iter_mut().zip(&means).zip(&cycles) {
                 let found = crate::cycle::cycle_span(mean, m, f);
                 let span = match (cycle, found) {
-                    (Some((planned, plan)), found) => {
-                        let per = f.div_ceil(model.prior.plan_columns().max(1)).max(1);
-                        let cols = planned_columns(plan, model.prior.plan_columns());
-                        let (lo, hi) = (cols.start * per, (cols.end * per).min(f));
+                    (Some(planned), found) => {
+                        let (lo, hi) = (planned.column_frames.start, planned.column_frames.end);
                         match found {
                             Some(s) if s.start.max(lo) + 1 < s.end.min(hi) => {
                                 s.start.max(lo)..s.end.min(hi)
                             }
-                            _ => planned.clone(),
+                            _ => planned.frames.clone(),
                         }
                     }
                     (None, found) => match found {

@@ -132,7 +132,8 @@ pub use generation::{
 pub use model::{ClassPrototypes, VqVae, VqVaeConfig};
 pub use prior::{KvCache, Prior, PriorConfig};
 pub use prior_training::{
-    PriorEpochMetrics, PriorModel, PriorReport, PriorTrainConfig, Reference, train_prior,
+    PlannedCycle, PriorEpochMetrics, PriorModel, PriorReport, PriorTrainConfig, Reference,
+    train_prior,
 };
 pub use quantizer::{CodeUsage, Codebook, QuantizerConfig, perplexity};
 pub use sampling::{SamplingConfig, sample_codes};

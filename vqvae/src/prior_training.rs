@@ -10,6 +10,7 @@
 //!   training log-Mels average-pooled over time, `[examples, n_mels, frames / pool]`);
 //! - `metrics.jsonl`, `provenance.json`, `report.json`.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -394,8 +395,12 @@ pub fn train_prior(
     let val_db = log_mels(&data.val, &vc.mel, &vc.examples)?;
     let train_codes = vq.encode(&train_db)?;
     let val_codes = vq.encode(&val_db)?;
+    let (m, f) = (vcfg.n_mels, vcfg.n_frames);
+    let spans_of = |db: &[LogMel]| -> Vec<Range<usize>> {
+        db.iter().map(|x| frame_span(&x.data, m, f)).collect()
+    };
+    let (train_spans, val_spans) = (spans_of(&train_db), spans_of(&val_db));
     if !config.resume {
-        let (m, f) = (vcfg.n_mels, vcfg.n_frames);
         let labels: Vec<usize> = train_db.iter().map(|x| x.label).collect();
         let mut class_counts = vec![0usize; vcfg.num_classes];
         for &l in &labels {
@@ -427,11 +432,7 @@ pub fn train_prior(
                 band_profiles: band_profiles(&shown, vcfg.num_classes, m),
                 labels,
                 codes: train_codes.clone(),
-                spans: train_db
-                    .iter()
-                    .map(|x| frame_span(&x.data, m, f))
-                    .map(|r| [r.start, r.end])
-                    .collect(),
+                spans: train_spans.iter().map(|r| [r.start, r.end]).collect(),
                 detail: crate::detail::class_detail_stats(
                     shown.iter().map(|x| (x.label, x.data.as_slice())),
                     vcfg.num_classes,
@@ -454,10 +455,10 @@ pub fn train_prior(
             )
         }
     };
-    let (m, f) = (vcfg.n_mels, vcfg.n_frames);
     let placements: Vec<Vec<Sequence>> = placed_codes(
         &vq,
         &train_db,
+        &train_spans,
         &train_codes,
         cfg.placements,
         seeded_rng(cfg.seed, PLACEMENT_STREAM),
@@ -473,22 +474,18 @@ pub fn train_prior(
             .collect()
     })
     .collect();
-    let mut train: Vec<(usize, Sequence)> = train_db
-        .iter()
-        .zip(train_codes)
-        .map(|(x, codes)| {
-            let plan = plan_of(frame_span(&x.data, m, f));
-            (x.label, Sequence { codes, plan })
-        })
-        .collect();
-    let val: Vec<(usize, Sequence)> = val_db
-        .iter()
-        .zip(val_codes)
-        .map(|(x, codes)| {
-            let plan = plan_of(frame_span(&x.data, m, f));
-            (x.label, Sequence { codes, plan })
-        })
-        .collect();
+    let sequences = |db: &[LogMel], codes: Vec<Vec<usize>>, spans: &[Range<usize>]| {
+        db.iter()
+            .zip(codes)
+            .zip(spans)
+            .map(|((x, codes), span)| {
+                let plan = plan_of(span.clone());
+                (x.label, Sequence { codes, plan })
+            })
+            .collect::<Vec<(usize, Sequence)>>()
+    };
+    let mut train = sequences(&train_db, train_codes, &train_spans);
+    let val = sequences(&val_db, val_codes, &val_spans);
 
     let mut trainer = PriorTrainer::new(cfg.model.clone(), cfg.seed, &device)?;
     let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
@@ -624,7 +621,7 @@ pub fn train_prior(
 }
 
 /// A code grid with the frames of its cycle.
-type Placed = (Vec<usize>, std::ops::Range<usize>);
+type Placed = (Vec<usize>, Range<usize>);
 
 /// The code grids of each training cycle at `placements` positions in its silence, with the
 /// cycle's frames: the first as cut (`codes`), the others moved by seeded random shifts
@@ -633,6 +630,7 @@ type Placed = (Vec<usize>, std::ops::Range<usize>);
 fn placed_codes(
     vq: &VqVaeModel,
     train_db: &[LogMel],
+    train_spans: &[Range<usize>],
     codes: &[Vec<usize>],
     placements: usize,
     mut rng: rand_chacha::ChaCha8Rng,
@@ -643,20 +641,21 @@ fn placed_codes(
     let (m, f) = (vq.config.model.n_mels, vq.config.model.n_frames);
     let mut out: Vec<Vec<Placed>> = codes
         .iter()
-        .zip(train_db)
-        .map(|(c, x)| vec![(c.clone(), frame_span(&x.data, m, f))])
+        .zip(train_spans)
+        .map(|(c, span)| vec![(c.clone(), span.clone())])
         .collect();
     let mut spans = Vec::new();
     let mut moved = Vec::new();
     let mut owner = Vec::new();
-    for (i, x) in train_db.iter().enumerate() {
-        let Some(range) = crate::cycle::shift_range(&x.data, m, f) else {
+    for (i, (x, span)) in train_db.iter().zip(train_spans).enumerate() {
+        // A cycle with no silence around it (`frame_span` gave all frames) stays put.
+        if span.len() >= f {
             continue;
-        };
+        }
+        // The shifts that keep it inside (as `crate::cycle::shift_range`).
+        let (lo, hi) = (-(span.start as i64), (f - span.end) as i64);
         for _ in 1..placements {
-            let (lo, hi) = (*range.start() as i64, *range.end() as i64);
             let shift = rand::Rng::random_range(&mut rng, lo..=hi) as isize;
-            let span = frame_span(&x.data, m, f);
             spans
                 .push((span.start as isize + shift) as usize..(span.end as isize + shift) as usize);
             moved.push(LogMel {
@@ -670,6 +669,18 @@ fn placed_codes(
         out[i].push((c, span));
     }
     Ok(out)
+}
+
+/// Where one generated sample's cycle goes ([`PriorModel::draw_cycle`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedCycle {
+    /// The frames drawn for the cycle.
+    pub frames: Range<usize>,
+    /// The frames of the code columns the plan marks as the cycle's (the plan fixes whole
+    /// columns; the codes place the edges within them).
+    pub column_frames: Range<usize>,
+    /// The plan tokens ([`crate::prior::plan_tokens`]), one per code.
+    pub plan: Vec<usize>,
 }
 
 /// A trained prior with its VQ-VAE and reference statistics, loaded for sampling.
@@ -773,13 +784,13 @@ impl PriorModel {
     }
 
     /// A cycle for one sample of `class` drawn with `rng`: the length of a random training
-    /// cycle of that class, placed at a random position within the example. Returns its
-    /// frames and its plan tokens, or `None` for a prior without a plan.
+    /// cycle of that class, placed at a random position within the example; `None` for a
+    /// prior without a plan.
     pub fn draw_cycle(
         &self,
         class: usize,
         rng: &mut rand_chacha::ChaCha8Rng,
-    ) -> Option<(std::ops::Range<usize>, Vec<usize>)> {
+    ) -> Option<PlannedCycle> {
         use rand::Rng;
         let columns = self.prior.plan_columns();
         if columns == 0 {
@@ -802,12 +813,12 @@ impl PriorModel {
         let start = rng.random_range(0..=f - len);
         let per = f.div_ceil(columns).max(1);
         let frames = start..start + len;
-        let plan = crate::prior::plan_tokens(
-            columns,
-            self.prior.seq_len(),
-            frames.start / per..frames.end.div_ceil(per),
-        );
-        Some((frames, plan))
+        let cols = frames.start / per..frames.end.div_ceil(per);
+        Some(PlannedCycle {
+            plan: crate::prior::plan_tokens(columns, self.prior.seq_len(), cols.clone()),
+            column_frames: cols.start * per..(cols.end * per).min(f),
+            frames,
+        })
     }
 
     /// The device it runs on.
