@@ -117,6 +117,7 @@ pub mod prior_training;
 pub mod quantizer;
 pub mod sampling;
 pub mod texture;
+pub mod tone;
 pub mod trainer;
 pub mod training;
 pub mod vqvae_model;

@@ -52,6 +52,12 @@ pub struct PriorConfig {
     /// length one code at a time, and ran on into the silence.
     #[serde(default)]
     pub plan_columns: usize,
+    /// Tone tokens folded into the plan (see [`crate::tone`]), or 0 for none (also what
+    /// configs written before this field existed read as). A plan token is then
+    /// `cycle + (plan_columns + 2) * tone`, and the prior adds a learned embedding of each
+    /// part. Needs `plan_columns > 0`.
+    #[serde(default)]
+    pub tone_tokens: usize,
 }
 
 impl Default for PriorConfig {
@@ -67,6 +73,7 @@ impl Default for PriorConfig {
             dropout: 0.1,
             class_dropout: 0.0,
             plan_columns: 0,
+            tone_tokens: 0,
         }
     }
 }
@@ -121,6 +128,12 @@ impl PriorConfig {
                 ),
             ));
         }
+        if self.tone_tokens > 0 && self.plan_columns == 0 {
+            return Err(Error::config(
+                "tone_tokens",
+                "a tone plan needs a cycle plan (plan_columns > 0)",
+            ));
+        }
         Ok(())
     }
 
@@ -147,6 +160,8 @@ impl PriorConfig {
             plan: (self.plan_columns > 0)
                 .then(|| EmbeddingConfig::new(self.plan_columns + 2, d).init(device)),
             plan_columns: self.plan_columns,
+            tone: (self.tone_tokens > 0 && self.plan_columns > 0)
+                .then(|| EmbeddingConfig::new(self.tone_tokens, d).init(device)),
             blocks: (0..self.n_layers)
                 .map(|_| PriorBlock {
                     norm1: LayerNormConfig::new(d).init(device),
@@ -302,6 +317,7 @@ pub struct Prior {
     position: Embedding,
     plan: Option<Embedding>,
     plan_columns: usize,
+    tone: Option<Embedding>,
     blocks: Vec<PriorBlock>,
     norm: LayerNorm,
     head: Linear,
@@ -350,6 +366,37 @@ impl Prior {
         }
     }
 
+    /// Tone tokens of the plan ([`PriorConfig::tone_tokens`]), 0 when the prior takes none.
+    pub fn tone_tokens(&self) -> usize {
+        match (&self.plan, &self.tone) {
+            (Some(_), Some(tone)) => tone.weight.dims()[0],
+            _ => 0,
+        }
+    }
+
+    /// How many distinct plan tokens the prior embeds (0 without a plan): the cycle plan's
+    /// `plan_columns + 2`, times the tone tokens when it takes those.
+    pub fn plan_vocabulary(&self) -> usize {
+        match &self.plan {
+            None => 0,
+            Some(_) => (self.plan_columns + 2) * self.tone_tokens().max(1),
+        }
+    }
+
+    /// The plan's embedding (`[batch, t, d_model]`) of plan tokens `[batch, t]`: the cycle
+    /// part's, plus the tone part's when the prior takes one; `None` without a plan.
+    fn plan_embedding(&self, plan: Tensor<2, Int>) -> Option<Tensor<3>> {
+        let emb = self.plan.as_ref()?;
+        Some(match &self.tone {
+            Some(tone) => {
+                let cycle_tokens = (self.plan_columns + 2) as i64;
+                emb.forward(plan.clone().remainder_scalar(cycle_tokens))
+                    + tone.forward(plan.div_scalar(cycle_tokens))
+            }
+            None => emb.forward(plan),
+        })
+    }
+
     /// Input embeddings: the class token followed by the given codes, plus positions and,
     /// when the prior takes one, the plan (`[batch, >= t]`, only the first `t` used).
     fn embed(
@@ -373,9 +420,9 @@ impl Prior {
             .val()
             .slice([0..t, 0..d])
             .reshape([1, t, d]);
-        match (&self.plan, plan) {
-            (Some(emb), Some(plan)) => x + pos + emb.forward(plan.slice([0..b, 0..t])),
-            _ => x + pos,
+        match plan.and_then(|p| self.plan_embedding(p.slice([0..b, 0..t]))) {
+            Some(p) => x + pos + p,
+            None => x + pos,
         }
     }
 
@@ -450,8 +497,8 @@ impl Prior {
             .val()
             .slice([t..t + 1, 0..d])
             .reshape([1, 1, d]);
-        if let (Some(emb), Some(plan)) = (&self.plan, plan) {
-            x = x + emb.forward(plan.reshape([b, 1]));
+        if let Some(p) = plan.and_then(|p| self.plan_embedding(p.reshape([b, 1]))) {
+            x = x + p;
         }
         if cache.layers.len() != self.blocks.len() {
             cache.layers = vec![None; self.blocks.len()];
@@ -517,6 +564,7 @@ mod tests {
             dropout: 0.0,
             class_dropout: 0.0,
             plan_columns: 0,
+            tone_tokens: 0,
         }
     }
 
@@ -607,10 +655,55 @@ mod tests {
     }
 
     #[test]
+    fn a_toned_prior_follows_the_tone_part_of_its_plan() {
+        let device = Device::flex();
+        let cfg = PriorConfig {
+            plan_columns: 5,
+            tone_tokens: 3,
+            ..tiny()
+        };
+        let prior = cfg.init(&device).unwrap();
+        assert_eq!((prior.tone_tokens(), prior.plan_vocabulary()), (3, 21));
+        assert_eq!(tiny().init(&device).unwrap().plan_vocabulary(), 0);
+        let no_cycle_plan = PriorConfig {
+            tone_tokens: 3,
+            ..tiny()
+        };
+        assert!(no_cycle_plan.validate().is_err());
+        let classes = Tensor::<1, Int>::from_ints([1], &device);
+        let run = |p: Vec<usize>| -> Vec<f32> {
+            let v: Vec<i64> = p.into_iter().map(|x| x as i64).collect();
+            let plan = Tensor::<2, Int>::from_data(TensorData::new(v, [1, 10]), &device);
+            let codes = Tensor::<2, Int>::from_ints([[1, 2, 3]], &device);
+            prior
+                .forward(classes.clone(), Some(codes), Some(plan), None)
+                .try_into_vec_as::<f32>()
+                .unwrap()
+        };
+        let cycle = plan_tokens(5, 10, 0..5);
+        let plain = run(cycle.clone());
+        // A tone at position 1 changes the logits from position 1 on, not at position 0.
+        let toned = run(crate::tone::combine(
+            &cycle,
+            &[0, 2, 0, 0, 0, 0, 0, 0, 0, 0],
+            7,
+        ));
+        let v = 7;
+        assert_eq!(&plain[..v], &toned[..v]);
+        assert!(
+            plain[v..2 * v]
+                .iter()
+                .zip(&toned[v..2 * v])
+                .any(|(x, y)| (x - y).abs() > 1e-4)
+        );
+    }
+
+    #[test]
     fn cached_steps_match_full_forward() {
-        for plan_columns in [0, 5] {
+        for (plan_columns, tone_tokens) in [(0, 0), (5, 0), (5, 3)] {
             cached_steps_match(PriorConfig {
                 plan_columns,
+                tone_tokens,
                 ..tiny()
             });
         }
@@ -621,7 +714,13 @@ mod tests {
         let prior = cfg.init(&device).unwrap();
         let classes = Tensor::<1, Int>::from_ints([0, 2], &device);
         let codes = [[3i64, 1, 4, 1, 5, 2], [6, 5, 0, 2, 1, 1]];
-        let plans = [plan_tokens(5, 10, 1..4), plan_tokens(5, 10, 0..5)];
+        let mut plans = [plan_tokens(5, 10, 1..4), plan_tokens(5, 10, 0..5)];
+        if cfg.tone_tokens > 0 {
+            // Tones in a few positions: tone token 2 in the first sequence's second column,
+            // 1 and 2 in the second's third.
+            plans[0] = crate::tone::combine(&plans[0], &[0, 0, 2, 2, 0, 0, 0, 0, 0, 0], 7);
+            plans[1] = crate::tone::combine(&plans[1], &[0, 0, 0, 0, 1, 2, 0, 0, 0, 0], 7);
+        }
         let plan_t = (cfg.plan_columns > 0).then(|| {
             let v: Vec<i64> = plans.iter().flatten().map(|&x| x as i64).collect();
             Tensor::<2, Int>::from_data(TensorData::new(v, [2, 10]), &device)

@@ -77,6 +77,10 @@ pub struct PriorTrainConfig {
     /// training cycles and places it. Default true; needs a VQ-VAE trained on zero-padded
     /// cycles (otherwise off).
     pub plan: bool,
+    /// Fold each cycle's tone track into its plan (see [`crate::tone`]): the prior is told in
+    /// which columns and at which row the cycle's wheeze tone lies, and generation draws a
+    /// training cycle's track, moved and transposed at random. Default true; needs `plan`.
+    pub tone: bool,
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
     pub resume: bool,
@@ -99,6 +103,7 @@ impl Default for PriorTrainConfig {
             vqvae_source: PathBuf::new(),
             placements: 8,
             plan: true,
+            tone: true,
             resume: false,
         }
     }
@@ -142,6 +147,11 @@ pub struct Reference {
     pub labels: Vec<usize>,
     /// Code grid of each training example (raster order).
     pub codes: Vec<Vec<usize>>,
+    /// Tone track of each training example's cycle as cut ([`crate::tone::tone_track`], one
+    /// Mel bin or `None` per code column), in the order of `labels`; empty for priors without
+    /// a tone plan.
+    #[serde(default)]
+    pub tones: Vec<Vec<Option<usize>>>,
     /// Mean detail statistics (tonality, transientness) of each class's training examples
     /// (`None` for a class without any; empty in references written before they existed).
     #[serde(default)]
@@ -356,6 +366,11 @@ pub fn train_prior(
     } else {
         0
     };
+    cfg.model.tone_tokens = if cfg.tone && cfg.model.plan_columns > 0 {
+        crate::tone::TONE_TOKENS
+    } else {
+        0
+    };
     cfg.model.validate()?;
     cfg.classes = vq.classes().to_vec();
     cfg.vqvae_source = std::path::absolute(vqvae_dir).unwrap_or_else(|_| vqvae_dir.to_path_buf());
@@ -400,6 +415,18 @@ pub fn train_prior(
         db.iter().map(|x| frame_span(&x.data, m, f)).collect()
     };
     let (train_spans, val_spans) = (spans_of(&train_db), spans_of(&val_db));
+    let columns = cfg.model.plan_columns;
+    // The tone track of one example (empty without a tone plan).
+    let track_of = |db: &[f32]| -> Result<Vec<Option<usize>>> {
+        if cfg.model.tone_tokens == 0 {
+            return Ok(Vec::new());
+        }
+        crate::tone::tone_track(db, m, f, columns, crate::tone::TONE_THRESHOLD_DB)
+    };
+    let tracks_of = |db: &[LogMel]| -> Result<Vec<Vec<Option<usize>>>> {
+        db.iter().map(|x| track_of(&x.data)).collect()
+    };
+    let (train_tracks, val_tracks) = (tracks_of(&train_db)?, tracks_of(&val_db)?);
     if !config.resume {
         let labels: Vec<usize> = train_db.iter().map(|x| x.label).collect();
         let mut class_counts = vec![0usize; vcfg.num_classes];
@@ -433,6 +460,7 @@ pub fn train_prior(
                 labels,
                 codes: train_codes.clone(),
                 spans: train_spans.iter().map(|r| [r.start, r.end]).collect(),
+                tones: train_tracks.clone(),
                 detail: crate::detail::class_detail_stats(
                     shown.iter().map(|x| (x.label, x.data.as_slice())),
                     vcfg.num_classes,
@@ -442,17 +470,21 @@ pub fn train_prior(
             },
         )?;
     }
-    let columns = cfg.model.plan_columns;
-    let plan_of = |span: std::ops::Range<usize>| -> Vec<usize> {
+    let plan_of = |span: std::ops::Range<usize>, track: &[Option<usize>]| -> Vec<usize> {
         if columns == 0 {
-            Vec::new()
+            return Vec::new();
+        }
+        let per = vcfg.n_frames.div_ceil(columns).max(1);
+        let cycle = crate::prior::plan_tokens(
+            columns,
+            cfg.model.seq_len,
+            span.start / per..span.end.div_ceil(per),
+        );
+        if track.is_empty() {
+            cycle
         } else {
-            let per = vcfg.n_frames.div_ceil(columns).max(1);
-            crate::prior::plan_tokens(
-                columns,
-                cfg.model.seq_len,
-                span.start / per..span.end.div_ceil(per),
-            )
+            let tone = crate::tone::tone_tokens(track, m, cfg.model.seq_len);
+            crate::tone::combine(&cycle, &tone, columns + 2)
         }
     };
     let placements: Vec<Vec<Sequence>> = placed_codes(
@@ -460,6 +492,8 @@ pub fn train_prior(
         &train_db,
         &train_spans,
         &train_codes,
+        &train_tracks,
+        &track_of,
         cfg.placements,
         seeded_rng(cfg.seed, PLACEMENT_STREAM),
     )?
@@ -467,25 +501,28 @@ pub fn train_prior(
     .map(|choices| {
         choices
             .into_iter()
-            .map(|(codes, span)| Sequence {
-                codes,
-                plan: plan_of(span),
+            .map(|p| Sequence {
+                plan: plan_of(p.span, &p.track),
+                codes: p.codes,
             })
             .collect()
     })
     .collect();
-    let sequences = |db: &[LogMel], codes: Vec<Vec<usize>>, spans: &[Range<usize>]| {
+    let sequences = |db: &[LogMel],
+                     codes: Vec<Vec<usize>>,
+                     spans: &[Range<usize>],
+                     tracks: &[Vec<Option<usize>>]| {
         db.iter()
             .zip(codes)
-            .zip(spans)
-            .map(|((x, codes), span)| {
-                let plan = plan_of(span.clone());
+            .zip(spans.iter().zip(tracks))
+            .map(|((x, codes), (span, track))| {
+                let plan = plan_of(span.clone(), track);
                 (x.label, Sequence { codes, plan })
             })
             .collect::<Vec<(usize, Sequence)>>()
     };
-    let mut train = sequences(&train_db, train_codes, &train_spans);
-    let val = sequences(&val_db, val_codes, &val_spans);
+    let mut train = sequences(&train_db, train_codes, &train_spans, &train_tracks);
+    let val = sequences(&val_db, val_codes, &val_spans, &val_tracks);
 
     let mut trainer = PriorTrainer::new(cfg.model.clone(), cfg.seed, &device)?;
     let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
@@ -620,18 +657,26 @@ pub fn train_prior(
     Ok(report)
 }
 
-/// A code grid with the frames of its cycle.
-type Placed = (Vec<usize>, Range<usize>);
+/// A code grid with the frames of its cycle and its tone track.
+struct Placed {
+    codes: Vec<usize>,
+    span: Range<usize>,
+    track: Vec<Option<usize>>,
+}
 
 /// The code grids of each training cycle at `placements` positions in its silence, with the
-/// cycle's frames: the first as cut (`codes`), the others moved by seeded random shifts
-/// within [`crate::cycle::shift_range`] and encoded. Empty when `placements < 2` or the
-/// examples are not zero-padded; a cycle without silence around it keeps only its own grid.
+/// cycle's frames and tone track (`track_of` the moved log-Mel): the first as cut (`codes`,
+/// `tracks`), the others moved by seeded random shifts within [`crate::cycle::shift_range`]
+/// and encoded. Empty when `placements < 2` or the examples are not zero-padded; a cycle
+/// without silence around it keeps only its own grid.
+#[allow(clippy::too_many_arguments)]
 fn placed_codes(
     vq: &VqVaeModel,
     train_db: &[LogMel],
     train_spans: &[Range<usize>],
     codes: &[Vec<usize>],
+    tracks: &[Vec<Option<usize>>],
+    track_of: &dyn Fn(&[f32]) -> Result<Vec<Option<usize>>>,
     placements: usize,
     mut rng: rand_chacha::ChaCha8Rng,
 ) -> Result<Vec<Vec<Placed>>> {
@@ -642,7 +687,14 @@ fn placed_codes(
     let mut out: Vec<Vec<Placed>> = codes
         .iter()
         .zip(train_spans)
-        .map(|(c, span)| vec![(c.clone(), span.clone())])
+        .zip(tracks)
+        .map(|((c, span), track)| {
+            vec![Placed {
+                codes: c.clone(),
+                span: span.clone(),
+                track: track.clone(),
+            }]
+        })
         .collect();
     let mut spans = Vec::new();
     let mut moved = Vec::new();
@@ -665,8 +717,17 @@ fn placed_codes(
             owner.push(i);
         }
     }
-    for ((i, c), span) in owner.into_iter().zip(vq.encode(&moved)?).zip(spans) {
-        out[i].push((c, span));
+    let moved_tracks: Vec<Vec<Option<usize>>> = moved
+        .iter()
+        .map(|x| track_of(&x.data))
+        .collect::<Result<_>>()?;
+    for (((i, codes), span), track) in owner
+        .into_iter()
+        .zip(vq.encode(&moved)?)
+        .zip(spans)
+        .zip(moved_tracks)
+    {
+        out[i].push(Placed { codes, span, track });
     }
     Ok(out)
 }
@@ -679,7 +740,11 @@ pub struct PlannedCycle {
     /// The frames of the code columns the plan marks as the cycle's (the plan fixes whole
     /// columns; the codes place the edges within them).
     pub column_frames: Range<usize>,
-    /// The plan tokens ([`crate::prior::plan_tokens`]), one per code.
+    /// The tone track folded into the plan (one Mel bin or `None` per code column, see
+    /// [`crate::tone`]); empty for a prior without a tone plan.
+    pub tone: Vec<Option<usize>>,
+    /// The plan tokens ([`crate::prior::plan_tokens`], with the tone tokens folded in by
+    /// [`crate::tone::combine`] for a prior that takes them), one per code.
     pub plan: Vec<usize>,
 }
 
@@ -783,9 +848,10 @@ impl PriorModel {
         )
     }
 
-    /// A cycle for one sample of `class` drawn with `rng`: the length of a random training
-    /// cycle of that class, placed at a random position within the example; `None` for a
-    /// prior without a plan.
+    /// A cycle for one sample of `class` drawn with `rng`: a random training cycle of that
+    /// class gives its length, placed at a random position within the example, and, for a
+    /// prior with a tone plan, its tone track, moved with it and transposed by a random
+    /// `±`[`crate::tone::TONE_JITTER_BINS`] Mel bins. `None` for a prior without a plan.
     pub fn draw_cycle(
         &self,
         class: usize,
@@ -797,25 +863,47 @@ impl PriorModel {
             return None;
         }
         let f = self.vqvae.config.model.n_frames;
-        let lengths: Vec<usize> = self
-            .reference
-            .labels
-            .iter()
-            .zip(&self.reference.spans)
-            .filter(|(l, _)| **l == class)
-            .map(|(_, [s, e])| e.saturating_sub(*s).clamp(1, f))
-            .collect();
-        let len = if lengths.is_empty() {
-            f
-        } else {
-            lengths[rng.random_range(0..lengths.len())]
-        };
-        let start = rng.random_range(0..=f - len);
         let per = f.div_ceil(columns).max(1);
+        let reference = &self.reference;
+        let mine: Vec<usize> = (0..reference.labels.len().min(reference.spans.len()))
+            .filter(|&i| reference.labels[i] == class)
+            .collect();
+        let drawn = (!mine.is_empty()).then(|| mine[rng.random_range(0..mine.len())]);
+        let (len, old_start) = drawn.map_or((f, 0), |i| {
+            let [s, e] = reference.spans[i];
+            (e.saturating_sub(s).clamp(1, f), s)
+        });
+        let start = rng.random_range(0..=f - len);
         let frames = start..start + len;
         let cols = frames.start / per..frames.end.div_ceil(per);
+        let cycle = crate::prior::plan_tokens(columns, self.prior.seq_len(), cols.clone());
+        let (tone, plan) = if self.prior.tone_tokens() == 0 {
+            (Vec::new(), cycle)
+        } else {
+            let own = drawn
+                .and_then(|i| reference.tones.get(i))
+                .filter(|t| t.len() == columns)
+                .cloned()
+                .unwrap_or_else(|| vec![None; columns]);
+            let moved =
+                crate::tone::shift_track(&own, (start / per) as i64 - (old_start / per) as i64);
+            let jitter = crate::tone::TONE_JITTER_BINS;
+            let n_mels = self.vqvae.config.model.n_mels;
+            let mut track =
+                crate::tone::transpose_track(&moved, rng.random_range(-jitter..=jitter), n_mels);
+            // Only the cycle's columns carry a tone.
+            for (c, t) in track.iter_mut().enumerate() {
+                if !cols.contains(&c) {
+                    *t = None;
+                }
+            }
+            let tokens = crate::tone::tone_tokens(&track, n_mels, self.prior.seq_len());
+            let plan = crate::tone::combine(&cycle, &tokens, columns + 2);
+            (track, plan)
+        };
         Some(PlannedCycle {
-            plan: crate::prior::plan_tokens(columns, self.prior.seq_len(), cols.clone()),
+            plan,
+            tone,
             column_frames: cols.start * per..(cols.end * per).min(f),
             frames,
         })

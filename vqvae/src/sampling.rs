@@ -168,9 +168,9 @@ pub fn sample_codes_planned(
     }
     if !plans.is_empty()
         && (plans.len() != classes.len()
-            || plans
-                .iter()
-                .any(|p| p.len() != prior.seq_len() || p.iter().any(|&t| t > columns + 1)))
+            || plans.iter().any(|p| {
+                p.len() != prior.seq_len() || p.iter().any(|&t| t >= prior.plan_vocabulary())
+            }))
     {
         return Err(Error::Shape {
             what: "cycle plans",
@@ -328,6 +328,7 @@ mod tests {
             dropout: 0.0,
             class_dropout,
             plan_columns: 0,
+            tone_tokens: 0,
         }
     }
 

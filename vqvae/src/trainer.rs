@@ -573,8 +573,9 @@ mod tests {
             dropout: 0.1,
             // Some sequences are shown without their class: the loss must fall regardless.
             class_dropout: 0.2,
-            // And each carries a cycle plan (4 columns of 3 codes).
+            // And each carries a cycle plan (4 columns of 3 codes), with tones in some.
             plan_columns: 4,
+            tone_tokens: 2,
         };
         let mut t = PriorTrainer::new(cfg, 7, &device).unwrap();
         // Class 0 counts up, class 1 counts down (mod 8) from a random start.
@@ -599,7 +600,11 @@ mod tests {
         }
         let refs: Vec<&[usize]> = seqs.iter().map(|s| s.as_slice()).collect();
         let plans: Vec<Vec<usize>> = (0..16)
-            .map(|i| crate::prior::plan_tokens(4, 12, i % 3..4))
+            .map(|i| {
+                let cycle = crate::prior::plan_tokens(4, 12, i % 3..4);
+                let tone: Vec<usize> = (0..12).map(|j| usize::from(i % 2 == 0 && j > 6)).collect();
+                crate::tone::combine(&cycle, &tone, 6)
+            })
             .collect();
         let plan_refs: Vec<&[usize]> = plans.iter().map(Vec::as_slice).collect();
         let batch = PriorBatch::new(&classes, &refs, t.device())

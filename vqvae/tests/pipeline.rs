@@ -183,6 +183,41 @@ fn train_resume_prior_and_generate() {
         16,
         "the prior takes a cycle plan"
     );
+    // And a tone plan: one track per training cycle, wheeze cycles among those with tones,
+    // and drawn cycles whose plans carry their (moved, transposed) tracks.
+    assert_eq!(
+        model.prior.tone_tokens(),
+        auscult_vqvae::tone::TONE_TOKENS,
+        "the prior takes a tone plan"
+    );
+    assert_eq!(reference.tones.len(), set.train.len());
+    assert!(reference.tones.iter().all(|t| t.len() == 16));
+    let wheeze = model.class_index("wheeze").unwrap();
+    assert!(
+        reference
+            .tones
+            .iter()
+            .zip(&reference.labels)
+            .any(|(t, &l)| l == wheeze && t.iter().flatten().count() >= 2),
+        "no training wheeze has a tone track"
+    );
+    let mut rng = auscult_experiment::seeded_rng(4, 0);
+    let mut toned = 0;
+    for _ in 0..40 {
+        let cycle = model.draw_cycle(wheeze, &mut rng).unwrap();
+        // 16 columns of 8 frames: cycle plan tokens 0..18.
+        let tone_part: Vec<usize> = cycle.plan.iter().map(|&p| p / 18).collect();
+        assert_eq!(
+            tone_part,
+            auscult_vqvae::tone::tone_tokens(&cycle.tone, 64, model.prior.seq_len())
+        );
+        let cols = cycle.column_frames.start / 8..cycle.column_frames.end.div_ceil(8);
+        for (c, t) in cycle.tone.iter().enumerate() {
+            assert!(t.is_none() || cols.contains(&c), "a tone outside the cycle");
+        }
+        toned += usize::from(cycle.tone.iter().flatten().count() >= 2);
+    }
+    assert!(toned > 0, "no drawn wheeze cycle carries a tone");
     let period = |d: &[f32]| {
         (2..126)
             .find(|&p| (0..64).all(|m| (0..126 - p).all(|t| d[m * 126 + t] == d[m * 126 + t + p])))

@@ -175,8 +175,14 @@ fn print_report(r: &GenerateReport) {
         );
         if let (Some(g), Some(real)) = (c.generated_detail, c.real_detail) {
             println!(
-                "  {}: tonality {:.2} dB (real {:.2}), transientness {:.2} dB (real {:.2})",
-                c.class, g.tonality_db, real.tonality_db, g.transientness_db, real.transientness_db
+                "  {}: tonality {:.2} dB (real {:.2}), transientness {:.2} dB (real {:.2}), with a tone {:.0}% (real {:.0}%)",
+                c.class,
+                g.tonality_db,
+                real.tonality_db,
+                g.transientness_db,
+                real.transientness_db,
+                100.0 * g.toned,
+                100.0 * real.toned
             );
         }
     }

@@ -52,6 +52,11 @@ pub struct Args {
     /// the default.
     #[arg(long, value_name = "N")]
     pub placements: Option<usize>,
+    /// Do not tell the prior where each cycle's wheeze tone lies (its tone track, folded into
+    /// the cycle plan). By default the prior learns tone tracks from the training cycles and
+    /// generation draws one per sample from the class's cycles, moved and transposed.
+    #[arg(long)]
+    pub no_tone: bool,
     /// Compute device: cpu or gpu.
     #[arg(long, value_parser = parse_device)]
     pub device: Option<DeviceChoice>,
@@ -96,6 +101,9 @@ pub fn resolve_config(args: &Args) -> anyhow::Result<PriorTrainConfig> {
     }
     if let Some(d) = args.device {
         cfg.device = d;
+    }
+    if args.no_tone {
+        cfg.tone = false;
     }
     cfg.resume = args.resume;
     Ok(cfg)

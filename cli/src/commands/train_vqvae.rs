@@ -188,12 +188,14 @@ fn print_report(r: &VqVaeReport) {
     for d in &r.detail {
         if let (Some(real), Some(rec)) = (d.real, d.modelled) {
             println!(
-                "  {} (training split): tonality {:.2} dB (original {:.2}), transientness {:.2} dB (original {:.2})",
+                "  {} (training split): tonality {:.2} dB (original {:.2}), transientness {:.2} dB (original {:.2}), with a tone {:.0}% (original {:.0}%)",
                 d.class,
                 rec.tonality_db,
                 real.tonality_db,
                 rec.transientness_db,
-                real.transientness_db
+                real.transientness_db,
+                100.0 * rec.toned,
+                100.0 * real.toned
             );
         }
     }
