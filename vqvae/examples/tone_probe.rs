@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use auscult_datasets::{LoadOptions, SplitSpec, load_examples};
-use auscult_vqvae::tone::{TONE_THRESHOLD_DB, column_peaks};
+use auscult_vqvae::tone::{TONE_THRESHOLD_DB, column_peaks, tone_track};
 use auscult_vqvae::{VqVaeModel, log_mels};
 use burn::tensor::Device;
 
@@ -79,6 +79,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         items.push((x.label, inside));
     }
     report("training cycles (whole columns inside the cycle)", items);
+    // Reconstructions: how many of the training cycles' tone columns the VQ-VAE's decoder
+    // mean renders (the ceiling for generated samples).
+    let codes = vq.encode(&train)?;
+    let labels: Vec<usize> = train.iter().map(|x| x.label).collect();
+    let means = vq.decode(&codes, &labels)?;
+    let mut per_class = vec![auscult_vqvae::ToneAdherence::default(); classes.len()];
+    for ((x, mean), &c) in train.iter().zip(&means).zip(&labels) {
+        let want = tone_track(&x.data, m, f, columns, TONE_THRESHOLD_DB)?;
+        let got = tone_track(mean, m, f, columns, TONE_THRESHOLD_DB)?;
+        per_class[c].add(&want, &got);
+    }
+    println!("reconstructions of the training cycles: tone columns rendered");
+    for (c, a) in per_class.iter().enumerate() {
+        println!(
+            "  {:8} {} of {} ({:.0}%), unplanned {} of {}",
+            classes[c],
+            a.rendered_columns,
+            a.planned_columns,
+            100.0 * a.rendered_columns as f64 / a.planned_columns.max(1) as f64,
+            a.unplanned_columns,
+            a.toneless_columns
+        );
+    }
     if let Some(dir) = args.get(3) {
         let mut items = Vec::new();
         for entry in std::fs::read_dir(dir)? {

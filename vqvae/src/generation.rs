@@ -136,6 +136,53 @@ pub struct ClassQuality {
     pub generated_detail: Option<DetailStats>,
     /// Mean detail statistics of the class's training examples.
     pub real_detail: Option<DetailStats>,
+    /// How the samples followed their tone plans (`None` for a prior without one).
+    #[serde(default)]
+    pub tones: Option<ToneAdherence>,
+}
+
+/// How generated samples of one class followed the tone tracks of their plans (see
+/// [`crate::tone`]), measured on the decoder's mean (before texture and tiling) with
+/// [`crate::tone::tone_track`], column by column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToneAdherence {
+    /// Samples whose plan had at least one tone column.
+    pub planned_samples: usize,
+    /// Code columns planned to hold a tone.
+    pub planned_columns: usize,
+    /// Of those, the columns whose sample holds a tone within
+    /// [`TONE_MATCH_BINS`] Mel bins of the planned one.
+    pub rendered_columns: usize,
+    /// Columns holding a tone where none was planned (inside or outside the cycle).
+    pub unplanned_columns: usize,
+    /// Code columns planned without a tone.
+    pub toneless_columns: usize,
+}
+
+/// How far, in Mel bins, a rendered tone may lie from its planned bin to count.
+pub const TONE_MATCH_BINS: usize = 2;
+
+impl ToneAdherence {
+    /// Adds one sample: its planned track and the track found in it.
+    pub fn add(&mut self, planned: &[Option<usize>], found: &[Option<usize>]) {
+        if planned.iter().flatten().next().is_some() {
+            self.planned_samples += 1;
+        }
+        for (p, f) in planned.iter().zip(found) {
+            match (p, f) {
+                (Some(p), Some(f)) => {
+                    self.planned_columns += 1;
+                    self.rendered_columns += usize::from(p.abs_diff(*f) <= TONE_MATCH_BINS);
+                }
+                (Some(_), None) => self.planned_columns += 1,
+                (None, Some(_)) => {
+                    self.toneless_columns += 1;
+                    self.unplanned_columns += 1;
+                }
+                (None, None) => self.toneless_columns += 1,
+            }
+        }
+    }
 }
 
 /// The quality report written with each corpus (`quality.json`).
@@ -247,6 +294,7 @@ fn correlation(a: &[f32], b: &[f32]) -> Option<f64> {
 pub(crate) fn quality_report(
     model: &PriorModel,
     samples: &[(usize, Vec<f32>, Vec<usize>)],
+    tones: &[Option<ToneAdherence>],
 ) -> Result<QualityReport> {
     let reference = &model.reference;
     let k = model.vqvae.config.model.codebook_size;
@@ -348,6 +396,7 @@ pub(crate) fn quality_report(
                 real_band_profile: real.clone(),
                 generated_detail: gen_detail.get(c).copied().flatten(),
                 real_detail: reference.detail.get(c).copied().flatten(),
+                tones: tones.get(c).copied().flatten(),
             }
         })
         .collect();
@@ -465,6 +514,10 @@ pub fn generate(
         .collect();
     let wav_dir = out.join("wav");
     let mut samples: Vec<(usize, Vec<f32>, Vec<usize>)> = Vec::with_capacity(jobs.len());
+    let toned = model.prior.tone_tokens() > 0;
+    let mut tones: Vec<Option<ToneAdherence>> =
+        vec![toned.then(ToneAdherence::default); classes.len()];
+    let columns = model.prior.plan_columns();
     let mut sampling_seconds = 0f64;
     progress.start("generating", jobs.len() as u64);
     for chunk in jobs.chunks(request.batch_size) {
@@ -491,6 +544,13 @@ pub fn generate(
             model.sample(&cls, &seeds, &request.sampling, true)?
         };
         let means = model.vqvae.decode(&codes, &cls)?;
+        for ((mean, cycle), &c) in means.iter().zip(&cycles).zip(&cls) {
+            if let (Some(cycle), Some(Some(a))) = (cycle, tones.get_mut(c)) {
+                let found =
+                    crate::tone::tone_track(mean, m, f, columns, crate::tone::TONE_THRESHOLD_DB)?;
+                a.add(&cycle.tone, &found);
+            }
+        }
         let mut specs = means.clone();
         if let Some(t) = texture {
             for ((spec, &c), &seed) in specs.iter_mut().zip(&cls).zip(&seeds) {
@@ -582,7 +642,7 @@ pub fn generate(
     };
 
     progress.message("quality report");
-    let mut quality = quality_report(&model, &samples)?;
+    let mut quality = quality_report(&model, &samples, &tones)?;
     quality.texture = texture.is_some();
     auscult_experiment::write_json_atomic(out.join("quality.json"), &quality)?;
     let manifest = writer.finish()?;
@@ -638,6 +698,28 @@ mod tests {
         assert!(
             err.contains("stridor") && err.contains("normal, crackle, wheeze, both"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn tone_adherence_by_hand() {
+        let mut a = ToneAdherence::default();
+        // Planned tones in columns 1 and 2 (bins 10, 12); found at 11 (within 2 bins) and at
+        // 20 (not), plus one in column 3 where none was planned.
+        a.add(
+            &[None, Some(10), Some(12), None],
+            &[None, Some(11), Some(20), Some(5)],
+        );
+        a.add(&[None, None], &[None, None]);
+        assert_eq!(
+            a,
+            ToneAdherence {
+                planned_samples: 1,
+                planned_columns: 2,
+                rendered_columns: 1,
+                unplanned_columns: 1,
+                toneless_columns: 4,
+            }
         );
     }
 

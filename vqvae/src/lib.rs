@@ -128,7 +128,7 @@ pub use error::{Error, Result};
 pub use features::{default_examples, default_mel, log_mels};
 pub use generation::{
     ClassCounts, ClassQuality, CodebookQuality, GenerateReport, GenerateRequest, NearestNeighbour,
-    QualityReport, generate, resolve_counts, sample_seed,
+    QualityReport, ToneAdherence, generate, resolve_counts, sample_seed,
 };
 pub use model::{ClassPrototypes, VqVae, VqVaeConfig};
 pub use prior::{KvCache, Prior, PriorConfig};

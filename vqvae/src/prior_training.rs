@@ -29,6 +29,7 @@ use crate::features::log_mels;
 use crate::prior::{Prior, PriorConfig};
 use crate::quantizer::CodeUsage;
 use crate::sampling::SamplingConfig;
+use crate::tone::ToneTrack;
 use crate::trainer::{PriorBatch, PriorTrainer, scalar};
 use crate::training::provenance;
 use crate::vqvae_model::{CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VQ_STATE_FILE, VqVaeModel};
@@ -151,7 +152,7 @@ pub struct Reference {
     /// Mel bin or `None` per code column), in the order of `labels`; empty for priors without
     /// a tone plan.
     #[serde(default)]
-    pub tones: Vec<Vec<Option<usize>>>,
+    pub tones: Vec<ToneTrack>,
     /// Mean detail statistics (tonality, transientness) of each class's training examples
     /// (`None` for a class without any; empty in references written before they existed).
     #[serde(default)]
@@ -417,13 +418,13 @@ pub fn train_prior(
     let (train_spans, val_spans) = (spans_of(&train_db), spans_of(&val_db));
     let columns = cfg.model.plan_columns;
     // The tone track of one example (empty without a tone plan).
-    let track_of = |db: &[f32]| -> Result<Vec<Option<usize>>> {
+    let track_of = |db: &[f32]| -> Result<ToneTrack> {
         if cfg.model.tone_tokens == 0 {
             return Ok(Vec::new());
         }
         crate::tone::tone_track(db, m, f, columns, crate::tone::TONE_THRESHOLD_DB)
     };
-    let tracks_of = |db: &[LogMel]| -> Result<Vec<Vec<Option<usize>>>> {
+    let tracks_of = |db: &[LogMel]| -> Result<Vec<ToneTrack>> {
         db.iter().map(|x| track_of(&x.data)).collect()
     };
     let (train_tracks, val_tracks) = (tracks_of(&train_db)?, tracks_of(&val_db)?);
@@ -508,19 +509,17 @@ pub fn train_prior(
             .collect()
     })
     .collect();
-    let sequences = |db: &[LogMel],
-                     codes: Vec<Vec<usize>>,
-                     spans: &[Range<usize>],
-                     tracks: &[Vec<Option<usize>>]| {
-        db.iter()
-            .zip(codes)
-            .zip(spans.iter().zip(tracks))
-            .map(|((x, codes), (span, track))| {
-                let plan = plan_of(span.clone(), track);
-                (x.label, Sequence { codes, plan })
-            })
-            .collect::<Vec<(usize, Sequence)>>()
-    };
+    let sequences =
+        |db: &[LogMel], codes: Vec<Vec<usize>>, spans: &[Range<usize>], tracks: &[ToneTrack]| {
+            db.iter()
+                .zip(codes)
+                .zip(spans.iter().zip(tracks))
+                .map(|((x, codes), (span, track))| {
+                    let plan = plan_of(span.clone(), track);
+                    (x.label, Sequence { codes, plan })
+                })
+                .collect::<Vec<(usize, Sequence)>>()
+        };
     let mut train = sequences(&train_db, train_codes, &train_spans, &train_tracks);
     let val = sequences(&val_db, val_codes, &val_spans, &val_tracks);
 
@@ -661,7 +660,7 @@ pub fn train_prior(
 struct Placed {
     codes: Vec<usize>,
     span: Range<usize>,
-    track: Vec<Option<usize>>,
+    track: ToneTrack,
 }
 
 /// The code grids of each training cycle at `placements` positions in its silence, with the
@@ -675,8 +674,8 @@ fn placed_codes(
     train_db: &[LogMel],
     train_spans: &[Range<usize>],
     codes: &[Vec<usize>],
-    tracks: &[Vec<Option<usize>>],
-    track_of: &dyn Fn(&[f32]) -> Result<Vec<Option<usize>>>,
+    tracks: &[ToneTrack],
+    track_of: &dyn Fn(&[f32]) -> Result<ToneTrack>,
     placements: usize,
     mut rng: rand_chacha::ChaCha8Rng,
 ) -> Result<Vec<Vec<Placed>>> {
@@ -717,7 +716,7 @@ fn placed_codes(
             owner.push(i);
         }
     }
-    let moved_tracks: Vec<Vec<Option<usize>>> = moved
+    let moved_tracks: Vec<ToneTrack> = moved
         .iter()
         .map(|x| track_of(&x.data))
         .collect::<Result<_>>()?;
@@ -742,7 +741,7 @@ pub struct PlannedCycle {
     pub column_frames: Range<usize>,
     /// The tone track folded into the plan (one Mel bin or `None` per code column, see
     /// [`crate::tone`]); empty for a prior without a tone plan.
-    pub tone: Vec<Option<usize>>,
+    pub tone: ToneTrack,
     /// The plan tokens ([`crate::prior::plan_tokens`], with the tone tokens folded in by
     /// [`crate::tone::combine`] for a prior that takes them), one per code.
     pub plan: Vec<usize>,

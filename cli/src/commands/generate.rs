@@ -185,6 +185,18 @@ fn print_report(r: &GenerateReport) {
                 100.0 * real.toned
             );
         }
+        if let Some(t) = c.tones.filter(|t| t.planned_columns > 0) {
+            println!(
+                "  {}: tone plans: {} samples, {} of {} planned tone columns rendered ({:.0}%), tones in {} of {} other columns",
+                c.class,
+                t.planned_samples,
+                t.rendered_columns,
+                t.planned_columns,
+                100.0 * t.rendered_columns as f64 / t.planned_columns as f64,
+                t.unplanned_columns,
+                t.toneless_columns
+            );
+        }
     }
     if let Some(p) = &r.contact_sheet {
         println!("  contact sheet: {}", p.display());
