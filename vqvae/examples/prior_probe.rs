@@ -6,11 +6,12 @@
 
 use std::path::Path;
 
-use auscult_datasets::{LoadOptions, SplitSpec, load_examples};
-use auscult_vqvae::{PriorModel, SamplingConfig, log_mels};
+use auscult_vqvae::{PriorModel, SamplingConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
+
+mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -21,16 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pm = PriorModel::load(Path::new(&args[1]), &device)?;
     let prefix_cols: usize = args.get(4).map_or(Ok(4), |s| s.parse())?;
     let vq = &pm.vqvae;
-    let opts = LoadOptions {
-        examples: vq.config.examples.clone(),
-        split: SplitSpec::Official,
-        val_fraction: 0.1,
-        seed: 0,
-        ..LoadOptions::default()
-    };
-    let data = load_examples(Path::new(&args[2]), &opts)?;
-    let train = log_mels(&data.train, &vq.config.mel, &vq.config.examples)?;
-    let val = log_mels(&data.val, &vq.config.mel, &vq.config.examples)?;
+    let (train, val) = common::split_log_mels(vq, Path::new(&args[2]))?;
     let [gf, gt] = vq.config.model.grid();
     let n = gf * gt;
     let (m, f) = (vq.config.model.n_mels, vq.config.model.n_frames);

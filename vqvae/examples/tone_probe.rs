@@ -7,10 +7,11 @@
 
 use std::path::Path;
 
-use auscult_datasets::{LoadOptions, SplitSpec, load_examples};
+use auscult_vqvae::VqVaeModel;
 use auscult_vqvae::tone::{TONE_THRESHOLD_DB, column_peaks, tone_track};
-use auscult_vqvae::{VqVaeModel, log_mels};
 use burn::tensor::Device;
+
+mod common;
 
 const THRESHOLDS: [f32; 5] = [3.0, 4.0, 5.0, 6.0, 8.0];
 
@@ -20,15 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: tone_probe VQVAE_DIR DATA_ROOT [CORPUS_DIR]".into());
     }
     let vq = VqVaeModel::load(Path::new(&args[1]), &Device::flex())?;
-    let opts = LoadOptions {
-        examples: vq.config.examples.clone(),
-        split: SplitSpec::Official,
-        val_fraction: 0.1,
-        seed: 0,
-        ..LoadOptions::default()
-    };
-    let data = load_examples(Path::new(&args[2]), &opts)?;
-    let train = log_mels(&data.train, &vq.config.mel, &vq.config.examples)?;
+    let (train, _) = common::split_log_mels(&vq, Path::new(&args[2]))?;
     let (m, f) = (vq.config.model.n_mels, vq.config.model.n_frames);
     let columns = vq.config.model.grid()[1];
     let per = f.div_ceil(columns);
