@@ -55,8 +55,8 @@ const TRANSIENT_MEDIAN: usize = 5;
 /// Percentile over frames of the transientness.
 const TRANSIENT_PERCENTILE: f64 = 0.95;
 
-/// Median of a small slice (copied and sorted).
-fn median(buf: &mut [f32]) -> f32 {
+/// Median of a small slice (sorted in place).
+pub(crate) fn median(buf: &mut [f32]) -> f32 {
     if buf.is_empty() {
         return 0.0;
     }
@@ -70,7 +70,7 @@ fn median(buf: &mut [f32]) -> f32 {
 }
 
 /// The window `[i - w/2, i + w/2]` clipped to `0..n`.
-fn window(i: usize, w: usize, n: usize) -> std::ops::Range<usize> {
+pub(crate) fn window(i: usize, w: usize, n: usize) -> std::ops::Range<usize> {
     let h = w / 2;
     i.saturating_sub(h)..(i + h + 1).min(n)
 }
@@ -94,7 +94,7 @@ pub fn detail_stats(db: &[f32], n_mels: usize, n_frames: usize) -> DetailStats {
     }
     let mut buf = Vec::with_capacity(TONAL_MEDIAN.max(TRANSIENT_MEDIAN));
     let mut tonal_sum = 0f64;
-    let band = (n_mels / 16)..(n_mels * 11 / 16).max(n_mels / 16 + 1);
+    let band = crate::tone::tonal_band(n_mels);
     for t in 0..n_frames {
         let mut peak = f32::NEG_INFINITY;
         for f in band.clone() {

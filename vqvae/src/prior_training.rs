@@ -476,17 +476,8 @@ pub fn train_prior(
             return Vec::new();
         }
         let per = vcfg.n_frames.div_ceil(columns).max(1);
-        let cycle = crate::prior::plan_tokens(
-            columns,
-            cfg.model.seq_len,
-            span.start / per..span.end.div_ceil(per),
-        );
-        if track.is_empty() {
-            cycle
-        } else {
-            let tone = crate::tone::tone_tokens(track, m, cfg.model.seq_len);
-            crate::tone::combine(&cycle, &tone, columns + 2)
-        }
+        let cycle = span.start / per..span.end.div_ceil(per);
+        crate::tone::plan(columns, cfg.model.seq_len, cycle, track, m)
     };
     let placements: Vec<Vec<Sequence>> = placed_codes(
         &vq,
@@ -875,9 +866,9 @@ impl PriorModel {
         let start = rng.random_range(0..=f - len);
         let frames = start..start + len;
         let cols = frames.start / per..frames.end.div_ceil(per);
-        let cycle = crate::prior::plan_tokens(columns, self.prior.seq_len(), cols.clone());
-        let (tone, plan) = if self.prior.tone_tokens() == 0 {
-            (Vec::new(), cycle)
+        let n_mels = self.vqvae.config.model.n_mels;
+        let tone = if self.prior.tone_tokens() == 0 {
+            Vec::new()
         } else {
             let own = drawn
                 .and_then(|i| reference.tones.get(i))
@@ -887,7 +878,6 @@ impl PriorModel {
             let moved =
                 crate::tone::shift_track(&own, (start / per) as i64 - (old_start / per) as i64);
             let jitter = crate::tone::TONE_JITTER_BINS;
-            let n_mels = self.vqvae.config.model.n_mels;
             let mut track =
                 crate::tone::transpose_track(&moved, rng.random_range(-jitter..=jitter), n_mels);
             // Only the cycle's columns carry a tone.
@@ -896,12 +886,10 @@ impl PriorModel {
                     *t = None;
                 }
             }
-            let tokens = crate::tone::tone_tokens(&track, n_mels, self.prior.seq_len());
-            let plan = crate::tone::combine(&cycle, &tokens, columns + 2);
-            (track, plan)
+            track
         };
         Some(PlannedCycle {
-            plan,
+            plan: crate::tone::plan(columns, self.prior.seq_len(), cols.clone(), &tone, n_mels),
             tone,
             column_frames: cols.start * per..(cols.end * per).min(f),
             frames,

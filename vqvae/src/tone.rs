@@ -23,8 +23,8 @@
 //! moves the track by a random [`TONE_JITTER_BINS`] Mel bins up or down, so that the tones of
 //! generated wheezes lie where real ones do without repeating any one cycle's.
 
-use crate::Error;
-use crate::Result;
+use crate::detail::{median, window};
+use crate::{Error, Result};
 
 /// A tone track: per code column, the Mel bin of its tone, or `None`.
 pub type ToneTrack = Vec<Option<usize>>;
@@ -52,17 +52,6 @@ pub const TONE_JITTER_BINS: i64 = 3;
 /// [`crate::detail`]'s tonality: about 150 Hz to 2 kHz with the default front end).
 pub fn tonal_band(n_mels: usize) -> std::ops::Range<usize> {
     (n_mels / 16)..(n_mels * 11 / 16).max(n_mels / 16 + 1)
-}
-
-/// The median of a small slice (sorted in place).
-fn median(buf: &mut [f32]) -> f32 {
-    buf.sort_unstable_by(f32::total_cmp);
-    let n = buf.len();
-    match n {
-        0 => 0.0,
-        _ if n % 2 == 1 => buf[n / 2],
-        _ => 0.5 * (buf[n / 2 - 1] + buf[n / 2]),
-    }
 }
 
 /// Frames per code column of an `n_frames`-frame example on a grid of `columns` columns.
@@ -106,10 +95,8 @@ pub fn column_peaks(
             }
             let mut best = (band.start, f32::NEG_INFINITY);
             for m in band.clone() {
-                let lo = m.saturating_sub(TONE_MEDIAN / 2);
-                let hi = (m + TONE_MEDIAN / 2 + 1).min(n_mels);
                 buf.clear();
-                buf.extend_from_slice(&spectrum[lo..hi]);
+                buf.extend_from_slice(&spectrum[window(m, TONE_MEDIAN, n_mels)]);
                 let prominence = spectrum[m] - median(&mut buf);
                 if prominence > best.1 {
                     best = (m, prominence);
@@ -168,6 +155,25 @@ pub fn combine(cycle: &[usize], tone: &[usize], cycle_tokens: usize) -> Vec<usiz
         .zip(tone)
         .map(|(&c, &t)| c + cycle_tokens * t)
         .collect()
+}
+
+/// The plan tokens of a sequence of `seq_len` codes over `columns` time columns whose cycle
+/// occupies the columns `cycle` ([`crate::prior::plan_tokens`]), with the tone tokens of
+/// `track` folded in ([`tone_tokens`], [`combine`]) unless `track` is empty (a prior without
+/// a tone plan). What training and generation both tell the prior.
+pub fn plan(
+    columns: usize,
+    seq_len: usize,
+    cycle: std::ops::Range<usize>,
+    track: &[Option<usize>],
+    n_mels: usize,
+) -> Vec<usize> {
+    let cycle = crate::prior::plan_tokens(columns, seq_len, cycle);
+    if track.is_empty() {
+        cycle
+    } else {
+        combine(&cycle, &tone_tokens(track, n_mels, seq_len), columns + 2)
+    }
 }
 
 /// `track` moved `shift` columns later (earlier when negative); columns moved in from outside
@@ -243,6 +249,16 @@ mod tests {
         // Rows 0..8 against row 3: offsets -3..=4, clamped to 3, plus 1 + 3.
         assert_eq!(&tokens[8..], &[1, 2, 3, 4, 5, 6, 7, 7]);
         assert_eq!(combine(&[1, 2], &[0, 3], 5), vec![1, 17]);
+        // The whole plan: cycle in column 1 of 2 (tokens 0 then 1, 4 cycle tokens), tone as
+        // above; without a track, the cycle plan alone.
+        let full = plan(2, 16, 1..2, &[None, Some(7)], 16);
+        assert_eq!(&full[..8], &[0; 8]);
+        assert_eq!(full[8], 1 + 4);
+        assert_eq!(full[15], 1 + 4 * 7);
+        assert_eq!(
+            plan(2, 16, 1..2, &[], 16),
+            crate::prior::plan_tokens(2, 16, 1..2)
+        );
     }
 
     #[test]
