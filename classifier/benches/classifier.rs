@@ -146,6 +146,7 @@ fn untrained_run(dir: &Path) {
     )
     .unwrap();
     let norm = Normalization {
+        item: Default::default(),
         mean: vec![-40.0; BINS],
         std: vec![15.0; BINS],
     };

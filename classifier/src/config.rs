@@ -5,7 +5,7 @@ use auscult_datasets::ExampleConfig;
 use auscult_experiment::DeviceChoice;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{AugmentMix, SpecAugment, default_examples, default_mel};
+use crate::data::{AugmentMix, ItemNorm, SpecAugment, default_examples, default_mel};
 use crate::loss::ClassLoss;
 use crate::mixup::MixupMode;
 use crate::model::CnnConfig;
@@ -28,6 +28,8 @@ pub struct TrainConfig {
     pub examples: ExampleConfig,
     /// The log-Mel front end.
     pub mel: MelConfig,
+    /// What each item's features lose on their own before the fitted per-bin normalisation.
+    pub item_norm: ItemNorm,
     /// The network.
     pub model: CnnConfig,
     /// Maximum number of epochs.
@@ -77,6 +79,7 @@ impl Default for TrainConfig {
         Self {
             examples: default_examples(),
             mel: default_mel(),
+            item_norm: ItemNorm::None,
             model: CnnConfig::small(),
             epochs: 30,
             batch_size: 32,
@@ -101,7 +104,83 @@ impl Default for TrainConfig {
     }
 }
 
+/// A named starting point for [`TrainConfig`]: what `auscult train` resolves before
+/// `--config` and its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipe {
+    /// [`TrainConfig::icbhi`]: chosen by cross-validation on the training patients of real
+    /// ICBHI 2017 recordings (see `docs/recipe.md`).
+    Icbhi,
+    /// [`TrainConfig::default`]: the compact CPU recipe, the default for the synthetic corpus
+    /// and the other datasets.
+    Compact,
+}
+
+impl Recipe {
+    /// The training configuration of this recipe.
+    pub fn config(self) -> TrainConfig {
+        match self {
+            Self::Icbhi => TrainConfig::icbhi(),
+            Self::Compact => TrainConfig::default(),
+        }
+    }
+
+    /// Share of the training patients this recipe holds out for validation and early
+    /// stopping (0: none; the last epoch's weights are kept).
+    pub fn val_fraction(self) -> f32 {
+        match self {
+            Self::Icbhi => 0.0,
+            Self::Compact => 0.2,
+        }
+    }
+
+    /// The recipe's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Icbhi => "icbhi",
+            Self::Compact => "compact",
+        }
+    }
+}
+
+impl std::str::FromStr for Recipe {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "icbhi" | "real" => Ok(Self::Icbhi),
+            "compact" | "synthetic" => Ok(Self::Compact),
+            other => Err(Error::config(
+                "recipe",
+                format!("`{other}` is unknown; use icbhi or compact"),
+            )),
+        }
+    }
+}
+
 impl TrainConfig {
+    /// The recipe for real ICBHI 2017 recordings, each choice backed by cross-validation on
+    /// the official training patients (`docs/recipe.md` has the numbers):
+    /// - the shared front end band-limited to 50-2000 Hz (`mel.f_max`), below the Nyquist
+    ///   frequency of the 4 kHz stethoscopes, so that a 44.1 kHz and a 4 kHz recording of the
+    ///   same sound look alike;
+    /// - each item's per-bin mean removed ([`ItemNorm::Spectrum`]): gain and the device's
+    ///   frequency response are gone before the fitted normalisation;
+    /// - no validation carve-out and no early stopping (see [`Recipe::val_fraction`]): with
+    ///   26 training patients a 20% validation set holds a handful of abnormal cycles, and
+    ///   choosing the epoch on it chose almost-all-normal models; the full cosine schedule is
+    ///   run and the last weights kept.
+    pub fn icbhi() -> Self {
+        let mut mel = default_mel();
+        mel.f_max = Some(2000.0);
+        Self {
+            mel,
+            item_norm: ItemNorm::Spectrum,
+            patience: None,
+            ..Self::default()
+        }
+    }
+
     /// Study arm (a): plain cross-entropy with instance sampling, no mixup, no SupCon.
     pub fn plain() -> Self {
         Self {

@@ -132,10 +132,56 @@ pub fn compute_features(examples: &[Example], mel: &MelConfig) -> Result<Feature
     Ok(set)
 }
 
+/// What is removed from each item on its own before the fitted per-bin normalisation.
+///
+/// ICBHI mixes stethoscopes whose gains and frequency responses differ (Littmann 3200 and
+/// Meditron at 4 kHz, Meditron at 44.1 kHz); on a log scale both are additive, so subtracting an
+/// item's own mean removes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemNorm {
+    /// Nothing: absolute levels in dB.
+    #[default]
+    None,
+    /// The item's mean over all bins and frames (its gain).
+    Gain,
+    /// Each bin's mean over the item's frames (its gain and spectral colour, as cepstral mean
+    /// normalisation does).
+    Spectrum,
+}
+
+impl ItemNorm {
+    /// Subtracts the means from one item (`[n_bins, n_frames]`, row-major) in place.
+    pub fn apply(self, item: &mut [f32], n_frames: usize) {
+        if n_frames == 0 || item.is_empty() {
+            return;
+        }
+        match self {
+            Self::None => {}
+            Self::Gain => {
+                let mean =
+                    (item.iter().map(|&v| f64::from(v)).sum::<f64>() / item.len() as f64) as f32;
+                item.iter_mut().for_each(|v| *v -= mean);
+            }
+            Self::Spectrum => {
+                for row in item.chunks_mut(n_frames) {
+                    let mean =
+                        (row.iter().map(|&v| f64::from(v)).sum::<f64>() / row.len() as f64) as f32;
+                    row.iter_mut().for_each(|v| *v -= mean);
+                }
+            }
+        }
+    }
+}
+
 /// Per-Mel-bin normalisation `(x - mean[bin]) / std[bin]`, fitted on the training split and
-/// saved with the model (`normalization.json`).
+/// saved with the model (`normalization.json`), after the per-item [`ItemNorm`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Normalization {
+    /// What each item loses on its own first (absent in files written before it existed:
+    /// nothing).
+    #[serde(default)]
+    pub item: ItemNorm,
     /// Mean of each Mel bin over all training items and frames (dB).
     pub mean: Vec<f32>,
     /// Standard deviation of each Mel bin (floored at 1e-3 dB).
@@ -143,8 +189,8 @@ pub struct Normalization {
 }
 
 impl Normalization {
-    /// Fits the statistics on `set` (in f64).
-    pub fn fit(set: &FeatureSet) -> Result<Self> {
+    /// Fits the statistics on `set` (in f64) after removing `item` from each item.
+    pub fn fit(set: &FeatureSet, item: ItemNorm) -> Result<Self> {
         if set.is_empty() {
             return Err(Error::data(
                 "cannot fit the feature normalisation: the training split is empty",
@@ -153,10 +199,13 @@ impl Normalization {
         let (b, t) = (set.n_bins, set.n_frames);
         let mut sum = vec![0f64; b];
         let mut sq = vec![0f64; b];
+        let mut scratch = Vec::with_capacity(set.item_len());
         for i in 0..set.len() {
-            let item = set.item(i);
+            scratch.clear();
+            scratch.extend_from_slice(set.item(i));
+            item.apply(&mut scratch, t);
             for bin in 0..b {
-                for &v in &item[bin * t..(bin + 1) * t] {
+                for &v in &scratch[bin * t..(bin + 1) * t] {
                     sum[bin] += v as f64;
                     sq[bin] += (v as f64) * (v as f64);
                 }
@@ -170,6 +219,7 @@ impl Normalization {
             .map(|(s, m)| ((s / n - m * m).max(0.0).sqrt()).max(1e-3) as f32)
             .collect();
         Ok(Self {
+            item,
             mean: mean.iter().map(|&m| m as f32).collect(),
             std,
         })
@@ -182,6 +232,7 @@ impl Normalization {
             return;
         }
         for item in data.chunks_mut(bins * n_frames) {
+            self.item.apply(item, n_frames);
             for (bin, row) in item.chunks_mut(n_frames).enumerate() {
                 let (m, s) = (self.mean[bin], self.std[bin]);
                 for v in row {
@@ -399,7 +450,7 @@ mod tests {
             2,
             2,
         );
-        let n = Normalization::fit(&s).unwrap();
+        let n = Normalization::fit(&s, ItemNorm::None).unwrap();
         assert!((n.mean[0] - 4.0).abs() < 1e-6 && (n.mean[1] - 10.0).abs() < 1e-6);
         assert!((n.std[0] - 5f32.sqrt()).abs() < 1e-6);
         assert_eq!(n.std[1], 1e-3);
@@ -407,7 +458,33 @@ mod tests {
         n.apply(&mut d, 2);
         assert!((d[0] - (1.0 - 4.0) / 5f32.sqrt()).abs() < 1e-6);
         assert_eq!(d[2], 0.0);
-        assert!(Normalization::fit(&FeatureSet::empty(2, 2)).is_err());
+        assert!(Normalization::fit(&FeatureSet::empty(2, 2), ItemNorm::None).is_err());
+    }
+
+    #[test]
+    fn item_norm_removes_gain_or_spectral_colour() {
+        // One item, 2 bins x 2 frames: [[1, 3], [10, 14]].
+        let item = [1.0, 3.0, 10.0, 14.0];
+        let mut g = item;
+        ItemNorm::Gain.apply(&mut g, 2); // mean 7
+        assert_eq!(g, [-6.0, -4.0, 3.0, 7.0]);
+        let mut sp = item;
+        ItemNorm::Spectrum.apply(&mut sp, 2); // bin means 2 and 12
+        assert_eq!(sp, [-1.0, 1.0, -2.0, 2.0]);
+        let mut none = item;
+        ItemNorm::None.apply(&mut none, 2);
+        assert_eq!(none, item);
+        // A device's colour (a constant per bin) is gone after Spectrum, in fit and apply.
+        let coloured = [1.0 + 5.0, 3.0 + 5.0, 10.0 - 8.0, 14.0 - 8.0];
+        let s = set(&[(&item, 0), (&coloured, 1)], 2, 2);
+        let n = Normalization::fit(&s, ItemNorm::Spectrum).unwrap();
+        assert_eq!(n.item, ItemNorm::Spectrum);
+        let mut d = s.data.clone();
+        n.apply(&mut d, 2);
+        assert_eq!(d[..4], d[4..]);
+        // Files written before the field existed read as no item normalisation.
+        let old: Normalization = serde_json::from_str(r#"{"mean":[0.0],"std":[1.0]}"#).unwrap();
+        assert_eq!(old.item, ItemNorm::None);
     }
 
     #[test]

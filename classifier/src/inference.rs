@@ -2,10 +2,14 @@
 //! normalisation, and classify examples, spectrograms, generated corpora or whole recordings
 //! (per annotated cycle, or in windows of the training length).
 
+use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
 use auscult_audio::{MelSpectrogram, Spectrogram, decode_file, resample};
-use auscult_datasets::{Example, GeneratedCorpus, fit_cycle, read_annotations, slice_cycle};
+use auscult_datasets::{
+    Example, GeneratedCorpus, fit_cycle, read_annotations, read_wav_header, slice_cycle,
+};
 use auscult_experiment::{DeviceChoice, RunDir, device, load_module, seeded_rng};
 use burn::module::Module;
 use burn::tensor::activation::softmax;
@@ -15,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
 use crate::data::{FeatureSet, Normalization, compute_features};
-use crate::metrics::{BootstrapOptions, Metrics, argmax, normal_class};
+use crate::metrics::{
+    BootstrapOptions, GroupMetrics, Metrics, argmax, group_metrics, normal_class,
+};
 use crate::model::Cnn;
 use crate::training::files;
 use crate::{Error, Result};
@@ -323,7 +329,8 @@ pub struct Recording {
 }
 
 /// An evaluation of a trained model on labelled examples (what `auscult evaluate --json`
-/// prints: the [`Metrics`] fields at the top level, plus the model directory).
+/// prints: the [`Metrics`] fields at the top level, plus the model directory and the metrics
+/// per recording device and per source sample rate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// The run directory evaluated.
@@ -331,16 +338,63 @@ pub struct Evaluation {
     /// The metrics.
     #[serde(flatten)]
     pub metrics: Metrics,
+    /// The metrics of each recording device, in device-code order (`unknown` last for
+    /// examples whose file name names no ICBHI device); empty, and left out of the JSON, when
+    /// no example's does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_device: Vec<GroupMetrics>,
+    /// The metrics of each sample rate of the source files, in Hz order (`unknown` last for
+    /// sources whose header cannot be read); empty, and left out of the JSON, when no
+    /// source's can.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_sample_rate: Vec<GroupMetrics>,
+}
+
+/// A grouping key that may be unknown; known values sort first, in their own order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Key<T> {
+    Known(T),
+    Unknown,
+}
+
+impl<T> From<Option<T>> for Key<T> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Unknown, Self::Known)
+    }
+}
+
+impl<T: Display> Display for Key<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Known(v) => v.fmt(f),
+            Self::Unknown => f.write_str("unknown"),
+        }
+    }
+}
+
+/// The sample rate in the header of every example's source file (each file read once);
+/// `None` where it cannot be read.
+fn source_rates(examples: &[Example]) -> Vec<Option<u32>> {
+    let mut rates: BTreeMap<&Path, Option<u32>> = BTreeMap::new();
+    examples
+        .iter()
+        .map(|e| {
+            *rates
+                .entry(e.source.as_path())
+                .or_insert_with(|| read_wav_header(&e.source).ok().map(|h| h.sample_rate))
+        })
+        .collect()
 }
 
 /// Evaluates the model in `model_dir` on `examples` (labels index the model's classes; cut with
-/// the model's example config) with a 1000-resample bootstrap interval of the score.
+/// the model's example config) with 1000-resample patient-bootstrap intervals.
 pub fn evaluate(model_dir: &Path, examples: &[Example]) -> Result<Evaluation> {
     let clf = Classifier::load(model_dir)?;
     evaluate_with(&clf, examples, BootstrapOptions::default())
 }
 
-/// Evaluates a loaded classifier.
+/// Evaluates a loaded classifier: the metrics over all `examples` and per device and source
+/// sample rate, the intervals resampling patients ([`Example::patient`]).
 pub fn evaluate_with(
     clf: &Classifier,
     examples: &[Example],
@@ -360,10 +414,52 @@ pub fn evaluate_with(
     }
     let probs = clf.predict_examples(examples)?;
     let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
+    let patients: Vec<String> = examples.iter().map(|e| e.patient.clone()).collect();
+    let classes = clf.classes();
+    let devices: Vec<Key<&str>> = examples
+        .iter()
+        .map(|e| Key::from(e.device().map(|d| d.code())))
+        .collect();
+    let rates: Vec<Key<u32>> = source_rates(examples).into_iter().map(Key::from).collect();
+    let by = Grouping {
+        classes,
+        truth: &truth,
+        probabilities: &probs,
+        patients: &patients,
+        bootstrap,
+    };
     Ok(Evaluation {
         model_dir: clf.dir().to_path_buf(),
-        metrics: Metrics::compute(clf.classes(), &truth, &probs, bootstrap)?,
+        metrics: Metrics::compute_with_patients(classes, &truth, &probs, &patients, bootstrap)?,
+        by_device: by.metrics(&devices)?,
+        by_sample_rate: by.metrics(&rates)?,
     })
+}
+
+/// What [`evaluate_with`] breaks down by device and by sample rate.
+struct Grouping<'a> {
+    classes: &'a [String],
+    truth: &'a [usize],
+    probabilities: &'a [Vec<f32>],
+    patients: &'a [String],
+    bootstrap: BootstrapOptions,
+}
+
+impl Grouping<'_> {
+    /// The metrics of each group of `keys`; none when every key is unknown.
+    fn metrics<T: Ord + Display>(&self, keys: &[Key<T>]) -> Result<Vec<GroupMetrics>> {
+        if keys.iter().all(|k| matches!(k, Key::Unknown)) {
+            return Ok(Vec::new());
+        }
+        group_metrics(
+            self.classes,
+            self.truth,
+            self.probabilities,
+            keys,
+            Some(self.patients),
+            self.bootstrap,
+        )
+    }
 }
 
 /// The quality gate of a generated sample.

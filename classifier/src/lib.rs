@@ -36,15 +36,15 @@ pub mod sampler;
 pub mod supcon;
 pub mod training;
 
-pub use config::{ModelConfig, TrainConfig};
-pub use data::{AugmentMix, SpecAugment, default_examples, default_mel};
+pub use config::{ModelConfig, Recipe, TrainConfig};
+pub use data::{AugmentMix, ItemNorm, SpecAugment, default_examples, default_mel};
 pub use error::{Error, Result};
 pub use inference::{
     Classifier, Evaluation, Recording, SampleQuality, Segment, Summary, corpus_class_probability,
     evaluate, evaluate_with,
 };
 pub use loss::ClassLoss;
-pub use metrics::{ConfusionMatrix, IcbhiScore, Metrics};
+pub use metrics::{BootstrapUnit, ConfusionMatrix, GroupMetrics, IcbhiScore, Metrics};
 pub use mixup::MixupMode;
 pub use model::{Cnn, CnnConfig};
 pub use training::{EpochRecord, TrainReport, resume, train};

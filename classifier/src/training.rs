@@ -185,6 +185,10 @@ struct Prepared {
     train: FeatureSet,
     val: FeatureSet,
     test: FeatureSet,
+    /// Patient of every validation item (for patient-level bootstrap intervals).
+    val_patients: Vec<String>,
+    /// Patient of every test item.
+    test_patients: Vec<String>,
     /// Indices into `train` forming one epoch of instance sampling (oversampled when asked).
     epoch_items: Vec<usize>,
     n_real: usize,
@@ -221,7 +225,7 @@ fn prepare(
     let norm = if resume {
         run.load_json::<Normalization>(files::NORMALIZATION)?
     } else {
-        let norm = Normalization::fit(&train)?;
+        let norm = Normalization::fit(&train, cfg.item_norm)?;
         run.save_json(files::NORMALIZATION, &norm)?;
         norm
     };
@@ -291,6 +295,8 @@ fn prepare(
         train,
         val,
         test,
+        val_patients: data.val.iter().map(|e| e.patient.clone()).collect(),
+        test_patients: data.test.iter().map(|e| e.patient.clone()).collect(),
         epoch_items,
         n_real,
         class_weights,
@@ -480,7 +486,15 @@ fn run_training(
         let n = batches.len().max(1) as f64;
 
         let eval_model = model.valid();
-        let val = evaluate_features(&eval_model, &p.val, &p.classes, &base, 0, cfg.seed)?;
+        let val = evaluate_features(
+            &eval_model,
+            &p.val,
+            &p.val_patients,
+            &p.classes,
+            &base,
+            0,
+            cfg.seed,
+        )?;
         let mut best = false;
         match &val {
             Some((m, _)) => {
@@ -547,10 +561,12 @@ fn cosine_factor(step: usize, total: usize, warmup: usize, min_factor: f64) -> f
     auscult_experiment::cosine_with_warmup(step, total, warmup, 1.0, min_factor)
 }
 
-/// Metrics and mean cross-entropy of `model` on normalised features; `None` for an empty set.
+/// Metrics and mean cross-entropy of `model` on normalised features (`patients[i]` is item
+/// `i`'s patient; the intervals resample patients); `None` for an empty set.
 fn evaluate_features(
     model: &Cnn,
     set: &FeatureSet,
+    patients: &[String],
     classes: &[String],
     device: &Device,
     bootstrap: usize,
@@ -566,10 +582,11 @@ fn evaluate_features(
         .map(|(p, &l)| -(p[l].max(1e-12) as f64).ln())
         .sum::<f64>()
         / set.len() as f64;
-    let m = Metrics::compute(
+    let m = Metrics::compute_with_patients(
         classes,
         &set.labels,
         &probs,
+        patients,
         BootstrapOptions {
             resamples: bootstrap,
             seed,
@@ -597,10 +614,26 @@ fn finish(
         .model
         .init(n_classes, base, &mut seeded_rng(cfg.seed, STREAM_INIT))?;
     let model = load_module(model, weights)?.valid();
-    let val =
-        evaluate_features(&model, &p.val, &p.classes, base, cfg.bootstrap, cfg.seed)?.map(|v| v.0);
-    let test =
-        evaluate_features(&model, &p.test, &p.classes, base, cfg.bootstrap, cfg.seed)?.map(|v| v.0);
+    let val = evaluate_features(
+        &model,
+        &p.val,
+        &p.val_patients,
+        &p.classes,
+        base,
+        cfg.bootstrap,
+        cfg.seed,
+    )?
+    .map(|v| v.0);
+    let test = evaluate_features(
+        &model,
+        &p.test,
+        &p.test_patients,
+        &p.classes,
+        base,
+        cfg.bootstrap,
+        cfg.seed,
+    )?
+    .map(|v| v.0);
 
     let history: Vec<EpochRecord> = read_metrics(run.file(files::METRICS))?
         .into_iter()

@@ -113,6 +113,18 @@ fn tiny_model_loss_falls_and_the_run_directory_is_complete() {
         let eval = evaluate(&out, &data.test).unwrap();
         assert!((eval.metrics.score - test.score).abs() < 1e-9);
         assert!((0.0..=1.0).contains(&eval.metrics.score));
+        // Its intervals resample the test patients; the device and rate tables partition it.
+        let patients: std::collections::BTreeSet<&str> =
+            data.test.iter().map(|e| e.patient.as_str()).collect();
+        assert_eq!(eval.metrics.n_patients, Some(patients.len() as u64));
+        assert_eq!(
+            eval.metrics.bootstrap_unit,
+            Some(auscult_classifier::BootstrapUnit::Patient)
+        );
+        for groups in [&eval.by_device, &eval.by_sample_rate] {
+            assert!(!groups.is_empty());
+            assert_eq!(groups.iter().map(|g| g.n).sum::<u64>(), test.n);
+        }
     }
     assert_eq!(read_metrics(out.join(files::METRICS)).unwrap().len(), 6);
     let config: serde_json::Value =

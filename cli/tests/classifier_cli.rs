@@ -82,6 +82,9 @@ fn train_evaluate_resume_and_classify() {
         .clone();
     let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(report["epochs"], 2);
+    // The final test metrics' intervals resample the test patients.
+    assert_eq!(report["test"]["bootstrap_unit"], "patient");
+    assert!(report["test"]["n_patients"].as_u64().unwrap() >= 1);
     assert!(report["last_train_loss"].as_f64().unwrap().is_finite());
     for f in [
         "config.json",
@@ -150,12 +153,56 @@ fn train_evaluate_resume_and_classify() {
         .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
         .sum();
     assert_eq!(n, total);
+    // Patient-level intervals, and the breakdown by device and by source sample rate: the
+    // synthetic corpus names its devices as ICBHI does and records at 4 and 44.1 kHz.
+    assert_eq!(eval["bootstrap_unit"], "patient");
+    assert_eq!(eval["bootstrap_resamples"], 1000);
+    let n_patients = eval["n_patients"].as_u64().unwrap();
+    assert!(
+        (1..=n).contains(&n_patients),
+        "{n_patients} patients for {n} cycles"
+    );
+    for key in ["specificity_ci95", "sensitivity_ci95", "score_ci95"] {
+        let ci = eval[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {eval}"));
+        assert!(ci[0].as_f64().unwrap() <= ci[1].as_f64().unwrap());
+    }
+    for (key, known) in [
+        (
+            "by_device",
+            &["AKGC417L", "LittC2SE", "Litt3200", "Meditron"][..],
+        ),
+        ("by_sample_rate", &["4000", "44100"][..]),
+    ] {
+        let groups = eval[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("evaluate --json lacks {key}: {eval}"));
+        let mut sum = 0;
+        for g in groups {
+            assert!(known.contains(&g["group"].as_str().unwrap()), "{key}: {g}");
+            for field in [
+                "specificity",
+                "sensitivity",
+                "score",
+                "per_class",
+                "n_patients",
+            ] {
+                assert!(g.get(field).is_some(), "{key} lacks {field}: {g}");
+            }
+            sum += g["n"].as_u64().unwrap();
+        }
+        assert_eq!(sum, n, "{key} does not partition the examples");
+    }
     auscult()
         .args(["evaluate", "--split", "train", "--model"])
         .arg(&run)
         .assert()
         .success()
-        .stdout(predicate::str::contains("ICBHI score"));
+        .stdout(predicate::str::contains("ICBHI score"))
+        .stdout(predicate::str::contains("resamples of the patients"))
+        .stdout(predicate::str::contains("by device"))
+        .stdout(predicate::str::contains("by sample rate"));
 
     // classify: every WAV of the real fixtures.
     let mut files = Vec::new();

@@ -798,9 +798,11 @@ impl IcbhiDatabase {
             if let (Some(h), Some(last)) = (header.filter(|h| h.frames > 0), cycles.last()) {
                 let duration = h.duration_s();
                 // The last cycle may end exactly at the end of the file: compare with <=,
-                // allowing half a sample for the decimal rounding of the annotation.
+                // allowing one sample (plus float slack) for the decimal rounding of the
+                // annotation and the flooring of the cut (a file cut at the last cycle's
+                // end, as in icbhi-dev, may stop one sample short of its annotated time).
                 let max_end = cycles.iter().map(|c| c.end_s).fold(last.end_s, f64::max);
-                if max_end > duration + 0.5 / f64::from(h.sample_rate.max(1)) {
+                if max_end > duration + 1.0 / f64::from(h.sample_rate.max(1)) + 1e-9 {
                     problems.push(Problem::new(
                         annotation.as_deref().unwrap_or(wav),
                         format!(

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::icbhi::{Device, RecordingName};
 
 /// How a cycle shorter than [`ExampleConfig::length_s`] is brought to the fixed length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -127,6 +128,16 @@ pub struct Example {
     pub start_s: f64,
     /// End of the cycle in the source, in seconds.
     pub end_s: f64,
+}
+
+impl Example {
+    /// The recording device, when the source's file stem is an ICBHI recording name
+    /// (`<patient>_<index>_<location>_<mode>_<device>`, e.g. `107_2b3_Al_mc_AKGC417L`);
+    /// `None` for other datasets.
+    pub fn device(&self) -> Option<Device> {
+        let stem = self.source.file_stem()?.to_str()?;
+        RecordingName::parse(stem).ok().map(|name| name.device)
+    }
 }
 
 /// The samples of `[floor(start_s * sr), floor(end_s * sr))`, clamped to the recording.
@@ -291,5 +302,36 @@ mod tests {
         let out = fit_cycle(&[1.0, 1.0], &cfg(100, 1.0, CyclePadding::Zero, true));
         assert_eq!(out.iter().sum::<f32>(), 1.0);
         assert_eq!(out[49..51], [0.0, 1.0]);
+    }
+
+    #[test]
+    fn device_comes_from_an_icbhi_file_stem() {
+        let example = |source: &str| Example {
+            id: "x".into(),
+            patient: "107".into(),
+            label: 0,
+            samples: Vec::new(),
+            sample_rate: 16_000,
+            source: PathBuf::from(source),
+            start_s: 0.0,
+            end_s: 1.0,
+        };
+        let device = |s: &str| example(s).device();
+        assert_eq!(
+            device("db/107_2b3_Al_mc_AKGC417L.wav"),
+            Some(Device::AkgC417L)
+        );
+        assert_eq!(device("110_1p1_Ll_sc_Meditron.wav"), Some(Device::Meditron));
+        assert_eq!(
+            device("a/104_1b1_Al_sc_Litt3200.flac"),
+            Some(Device::Litt3200)
+        );
+        assert_eq!(
+            device("x/226_1b1_Pl_sc_LittC2SE.wav"),
+            Some(Device::LittC2SE)
+        );
+        assert_eq!(device("20200413/abc/breathing-deep.wav"), None);
+        assert_eq!(device("107_2b3_Al_mc_Unknown.wav"), None);
+        assert_eq!(device(""), None);
     }
 }

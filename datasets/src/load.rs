@@ -155,8 +155,12 @@ fn icbhi_jobs(root: &Path, opts: &LoadOptions) -> Result<(Vec<String>, Vec<Job>,
                 Some(IcbhiSplit::Test) => Some(Side::Test),
                 None => continue,
             },
+            SplitSpec::Cv { .. } if db.split_file.is_some() => match rec.split {
+                Some(IcbhiSplit::Train) => None,
+                _ => continue,
+            },
             SplitSpec::All => Some(Side::Train),
-            SplitSpec::Fold { .. } => None,
+            SplitSpec::Fold { .. } | SplitSpec::Cv { .. } => None,
         };
         jobs.push(Job {
             path: rec.wav.clone(),
@@ -231,8 +235,12 @@ fn folder_jobs(root: &Path, opts: &LoadOptions) -> Result<(Vec<String>, Vec<Job>
                 Some("test") => Some(Side::Test),
                 _ => continue,
             },
+            SplitSpec::Cv { .. } if corpus.has_splits => match f.split.as_deref() {
+                Some("train" | "val") => None,
+                _ => continue,
+            },
             SplitSpec::All => Some(Side::Train),
-            SplitSpec::Fold { .. } => None,
+            SplitSpec::Fold { .. } | SplitSpec::Cv { .. } => None,
         };
         jobs.push(Job {
             path: f.path.clone(),
@@ -334,7 +342,7 @@ pub fn load_examples(root: &Path, opts: &LoadOptions) -> Result<ExampleSet> {
     };
     let n_classes = classes.len();
 
-    if let SplitSpec::Fold { k, index, seed } = opts.split {
+    if let Some((k, index, seed)) = opts.split.folds() {
         let (names, counts) = patient_counts(&jobs, n_classes, |_| true);
         let bins = assign_groups(&counts, &vec![1.0; k], seed);
         let fold: BTreeMap<&str, usize> = names.iter().map(String::as_str).zip(bins).collect();

@@ -26,14 +26,35 @@ pub enum SplitSpec {
         /// Seed of the fold assignment.
         seed: u64,
     },
+    /// Cross-validation on the dataset's own training patients: the official test split is
+    /// left out entirely, and `k` patient-disjoint folds are drawn from the training patients
+    /// as [`SplitSpec::Fold`] draws them from all; fold `index` is the test set. This is the
+    /// split for choosing settings without looking at the official test split. A dataset
+    /// without an official split uses all its patients.
+    Cv {
+        /// Number of folds (>= 2).
+        k: usize,
+        /// The held-out fold (< k).
+        index: usize,
+        /// Seed of the fold assignment.
+        seed: u64,
+    },
     /// Everything is training data (test is empty).
     All,
 }
 
 impl SplitSpec {
+    /// The folds `(k, index, seed)` of a [`SplitSpec::Fold`] or [`SplitSpec::Cv`] split.
+    pub fn folds(&self) -> Option<(usize, usize, u64)> {
+        match *self {
+            Self::Fold { k, index, seed } | Self::Cv { k, index, seed } => Some((k, index, seed)),
+            Self::Official | Self::All => None,
+        }
+    }
+
     /// Checks `k >= 2` and `index < k` for folds.
     pub fn validate(&self) -> Result<()> {
-        if let Self::Fold { k, index, .. } = *self {
+        if let Some((k, index, _)) = self.folds() {
             if k < 2 {
                 return Err(Error::InvalidConfig {
                     field: "split.k",
@@ -54,16 +75,21 @@ impl SplitSpec {
 impl std::str::FromStr for SplitSpec {
     type Err = String;
 
-    /// Parses `official`, `all`, or `fold:K:INDEX[:SEED]` (seed 0 when omitted).
+    /// Parses `official`, `all`, `fold:K:INDEX[:SEED]` or `cv:K:INDEX[:SEED]` (seed 0 when
+    /// omitted).
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
-        let err = || format!("unknown split `{s}`: expected official, all or fold:K:INDEX[:SEED]");
+        let err = || {
+            format!(
+                "unknown split `{s}`: expected official, all, fold:K:INDEX[:SEED] or cv:K:INDEX[:SEED]"
+            )
+        };
         match s.as_str() {
             "official" => Ok(Self::Official),
             "all" => Ok(Self::All),
             _ => {
                 let parts: Vec<&str> = s.split(':').collect();
-                if !(parts.len() == 3 || parts.len() == 4) || parts[0] != "fold" {
+                if !(parts.len() == 3 || parts.len() == 4) || !matches!(parts[0], "fold" | "cv") {
                     return Err(err());
                 }
                 let k = parts[1].parse().map_err(|_| err())?;
@@ -72,7 +98,11 @@ impl std::str::FromStr for SplitSpec {
                     Some(x) => x.parse().map_err(|_| err())?,
                     None => 0,
                 };
-                let spec = Self::Fold { k, index, seed };
+                let spec = if parts[0] == "cv" {
+                    Self::Cv { k, index, seed }
+                } else {
+                    Self::Fold { k, index, seed }
+                };
                 spec.validate().map_err(|e| e.to_string())?;
                 Ok(spec)
             }
@@ -213,6 +243,20 @@ mod tests {
                 seed: 0
             })
         );
+        assert_eq!(
+            "cv:4:3:9".parse::<SplitSpec>(),
+            Ok(SplitSpec::Cv {
+                k: 4,
+                index: 3,
+                seed: 9
+            })
+        );
+        assert_eq!(
+            "cv:4:1".parse::<SplitSpec>().map(|s| s.folds()),
+            Ok(Some((4, 1, 0)))
+        );
+        assert!("cv:4:4".parse::<SplitSpec>().is_err());
+        assert_eq!(SplitSpec::Official.folds(), None);
         assert!("fold:5:5".parse::<SplitSpec>().is_err());
         assert!("fold:1:0".parse::<SplitSpec>().is_err());
         assert!("random".parse::<SplitSpec>().is_err());

@@ -1,12 +1,13 @@
 //! `auscult evaluate --model RUN_DIR --data ROOT [--split test] [--json]`: the ICBHI metrics
-//! (specificity, sensitivity, score with a bootstrap 95% interval), accuracy, macro-F1,
-//! per-class precision/recall/F1 and the confusion matrix of a trained classifier.
+//! (specificity, sensitivity and score, each with a patient-bootstrap 95% interval), accuracy,
+//! macro-F1, per-class precision/recall/F1 and the confusion matrix of a trained classifier,
+//! then the same per recording device and per source sample rate.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use auscult_classifier::metrics::BootstrapOptions;
-use auscult_classifier::{Classifier, Evaluation, evaluate_with};
+use auscult_classifier::{Classifier, Evaluation, GroupMetrics, evaluate_with};
 use auscult_datasets::{Format, SplitSpec};
 
 use super::train::{DATA_FILE, DataSpec};
@@ -41,15 +42,17 @@ pub struct Args {
     /// Which examples: test, val, train or all.
     #[arg(long, value_enum, default_value_t = Subset::Test)]
     pub split: Subset,
-    /// How the dataset is partitioned: official, all or fold:K:INDEX[:SEED] (default: as the
-    /// model was trained).
+    /// How the dataset is partitioned: official, all, fold:K:INDEX[:SEED] or cv:K:INDEX[:SEED]
+    /// (default: as the model was trained).
     #[arg(long, value_parser = parse_split)]
     pub partition: Option<SplitSpec>,
-    /// Bootstrap resamples of the score's 95% interval (0 for none).
+    /// Bootstrap resamples of the 95% intervals, each drawing patients with replacement
+    /// (0 for none).
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
-    /// Print one JSON object (specificity, sensitivity, score, score_ci95, accuracy, macro_f1,
-    /// per_class, confusion, n, ...).
+    /// Print one JSON object (specificity, sensitivity, score and their _ci95, bootstrap_unit,
+    /// n_patients, accuracy, macro_f1, per_class, confusion, n, by_device, by_sample_rate,
+    /// ...).
     #[arg(long)]
     pub json: bool,
 }
@@ -78,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             val_fraction: saved.as_ref().map_or(0.0, |s| s.val_fraction),
             seed: saved.as_ref().map_or(0, |s| s.seed),
             augment: Vec::new(),
+            recipe: saved.as_ref().and_then(|s| s.recipe),
         },
         (None, Some(mut saved)) => {
             if let Some(p) = args.partition {
@@ -132,13 +136,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn print_evaluation(e: &Evaluation) {
     let m = &e.metrics;
+    let ci = |ci: Option<[f64; 2]>| {
+        ci.map_or(String::new(), |[lo, hi]| {
+            format!("  (95% CI {lo:.3}-{hi:.3})")
+        })
+    };
     println!("model        {}", e.model_dir.display());
-    println!("examples     {}", m.n);
-    println!("specificity  {:.3}", m.specificity);
-    println!("sensitivity  {:.3}", m.sensitivity);
-    match m.score_ci95 {
-        Some([lo, hi]) => println!("ICBHI score  {:.3}  (95% CI {lo:.3}-{hi:.3})", m.score),
-        None => println!("ICBHI score  {:.3}", m.score),
+    match m.n_patients {
+        Some(p) => println!("examples     {} from {p} patients", m.n),
+        None => println!("examples     {}", m.n),
+    }
+    println!(
+        "specificity  {:.3}{}",
+        m.specificity,
+        ci(m.specificity_ci95)
+    );
+    println!(
+        "sensitivity  {:.3}{}",
+        m.sensitivity,
+        ci(m.sensitivity_ci95)
+    );
+    println!("ICBHI score  {:.3}{}", m.score, ci(m.score_ci95));
+    if let Some(unit) = m.bootstrap_unit {
+        println!(
+            "intervals    percentile bootstrap, {} resamples of the {}",
+            m.bootstrap_resamples,
+            unit.plural()
+        );
     }
     println!("accuracy     {:.3}", m.accuracy);
     println!("macro-F1     {:.3}", m.macro_f1);
@@ -168,6 +192,48 @@ fn print_evaluation(e: &Evaluation) {
         print!("{c:<12}");
         for v in row {
             print!(" {v:>9}");
+        }
+        println!();
+    }
+    print_groups("device", &e.by_device, &m.classes, "");
+    print_groups("sample rate", &e.by_sample_rate, &m.classes, " Hz");
+}
+
+/// One table of per-group metrics: size, Sp, Se, score with its interval, recall per class.
+fn print_groups(key: &str, groups: &[GroupMetrics], classes: &[String], unit: &str) {
+    if groups.is_empty() {
+        return;
+    }
+    println!();
+    println!("by {key} (Sp, Se, score and its 95% CI; then the recall of each class)");
+    print!(
+        "{:<12} {:>6} {:>8} {:>6} {:>6} {:>6} {:>13}",
+        key, "cycles", "patients", "Sp", "Se", "score", "95% CI"
+    );
+    for c in classes {
+        print!(" {c:>9}");
+    }
+    println!();
+    for g in groups {
+        let name = if g.group == "unknown" {
+            g.group.clone()
+        } else {
+            format!("{}{unit}", g.group)
+        };
+        let patients = g.n_patients.map_or("-".to_string(), |p| p.to_string());
+        let ci = g
+            .score_ci95
+            .map_or("-".to_string(), |[lo, hi]| format!("{lo:.3}-{hi:.3}"));
+        print!(
+            "{name:<12} {:>6} {patients:>8} {:>6.3} {:>6.3} {:>6.3} {ci:>13}",
+            g.n, g.specificity, g.sensitivity, g.score
+        );
+        for c in &g.per_class {
+            if c.support == 0 {
+                print!(" {:>9}", "-");
+            } else {
+                print!(" {:>9.3}", c.recall);
+            }
         }
         println!();
     }

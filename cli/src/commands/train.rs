@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use auscult_classifier::{
-    AugmentMix, ClassLoss, CnnConfig, MixupMode, TrainConfig, TrainReport, resume, train,
+    AugmentMix, ClassLoss, CnnConfig, MixupMode, Recipe, TrainConfig, TrainReport, resume, train,
 };
 use auscult_datasets::{
-    ExampleSet, Format, GeneratedCorpus, LoadOptions, SplitSpec, load_examples,
+    ExampleSet, Format, GeneratedCorpus, LoadOptions, SYNTH_REPORT_FILE, SplitSpec, load_examples,
 };
 use auscult_experiment::DeviceChoice;
 use serde::{Deserialize, Serialize};
@@ -31,13 +31,21 @@ pub struct Args {
     /// Dataset format when auto-detection guesses wrong: icbhi, coswara or folder.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<Format>,
-    /// Train/test split: official, all, or fold:K:INDEX[:SEED] (patient-disjoint folds).
+    /// Train/test split: official, all, fold:K:INDEX[:SEED] (patient-disjoint folds of all
+    /// patients) or cv:K:INDEX[:SEED] (folds of the official training patients only: choose
+    /// settings on these, never on the official test split).
     #[arg(long, default_value = "official", value_parser = parse_split)]
     pub split: SplitSpec,
+    /// Starting configuration before --config and the flags: icbhi (real ICBHI 2017
+    /// recordings: Mel band 50-2000 Hz, per-item spectrum normalisation, no early stopping)
+    /// or compact (the synthetic corpus and other datasets). Default: icbhi for a real ICBHI
+    /// copy, compact otherwise (a corpus written by `auscult synth` counts as synthetic).
+    #[arg(long, value_parser = parse_recipe)]
+    pub recipe: Option<Recipe>,
     /// Share of the training patients held out for validation (early stopping); 0 disables
-    /// validation and early stopping.
-    #[arg(long, default_value_t = 0.2, value_name = "F")]
-    pub val_fraction: f32,
+    /// validation and early stopping (default: the recipe's, 0 for icbhi, 0.2 for compact).
+    #[arg(long, value_name = "F")]
+    pub val_fraction: Option<f32>,
     /// A generated corpus (manifest.json + .npy spectrograms) mixed into training only;
     /// repeatable.
     #[arg(long, value_name = "CORPUS_DIR")]
@@ -118,7 +126,8 @@ impl Default for Args {
             data: None,
             format: None,
             split: SplitSpec::Official,
-            val_fraction: 0.2,
+            recipe: None,
+            val_fraction: None,
             augment: Vec::new(),
             augment_ratio: None,
             augment_per_class: None,
@@ -154,6 +163,28 @@ fn parse_split(s: &str) -> Result<SplitSpec, String> {
     s.parse::<SplitSpec>()
 }
 
+fn parse_recipe(s: &str) -> Result<Recipe, String> {
+    s.parse::<Recipe>().map_err(|e| e.to_string())
+}
+
+/// The recipe `--recipe` names, or the one that fits the data at `root`: icbhi for a real
+/// ICBHI 2017 copy, compact for anything else (a corpus written by `auscult synth` carries its
+/// report file and counts as synthetic).
+pub fn choose_recipe(args: &Args, root: Option<&Path>) -> Recipe {
+    if let Some(r) = args.recipe {
+        return r;
+    }
+    let Some(root) = root else {
+        return Recipe::Compact;
+    };
+    let format = args.format.or_else(|| Format::detect(root).ok());
+    if format == Some(Format::Icbhi) && !root.join(SYNTH_REPORT_FILE).exists() {
+        Recipe::Icbhi
+    } else {
+        Recipe::Compact
+    }
+}
+
 fn parse_mixup(s: &str) -> Result<MixupMode, String> {
     s.parse::<MixupMode>().map_err(|e| e.to_string())
 }
@@ -177,6 +208,9 @@ pub struct DataSpec {
     pub seed: u64,
     /// Generated corpora mixed into training.
     pub augment: Vec<PathBuf>,
+    /// The recipe the training config started from (absent in runs made before recipes).
+    #[serde(default)]
+    pub recipe: Option<Recipe>,
 }
 
 impl DataSpec {
@@ -203,8 +237,8 @@ impl DataSpec {
     }
 }
 
-/// The resolved training config: defaults, then `--config`, then the flags.
-pub fn resolve_config(args: &Args) -> anyhow::Result<TrainConfig> {
+/// The resolved training config: the recipe's, then `--config`, then the flags.
+pub fn resolve_config(args: &Args, recipe: Recipe) -> anyhow::Result<TrainConfig> {
     let mut cfg = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -228,7 +262,7 @@ pub fn resolve_config(args: &Args) -> anyhow::Result<TrainConfig> {
                 })
                 .with_context(|| format!("parsing --config {}", path.display()))?
         }
-        None => TrainConfig::default(),
+        None => recipe.config(),
     };
     if let Some(m) = args.mixup {
         cfg.mixup = m;
@@ -306,17 +340,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         resume(dir, &data, &corpora, &progress)
             .with_context(|| format!("resuming {}", dir.display()))?
     } else {
-        let cfg = resolve_config(&args)?;
         let (Some(root), Some(out)) = (&args.data, &args.out) else {
             bail!("--data and --out are required (or --resume RUN_DIR)");
         };
+        let recipe = choose_recipe(&args, Some(root));
+        let cfg = resolve_config(&args, recipe)?;
+        if !args.json {
+            eprintln!(
+                "recipe {}{}",
+                recipe.name(),
+                if args.config.is_some() {
+                    " (only its validation share: --config gives the training config)"
+                } else {
+                    ""
+                }
+            );
+        }
         let spec = DataSpec {
             root: root.clone(),
             format: args.format,
             split: args.split,
-            val_fraction: args.val_fraction,
+            val_fraction: args.val_fraction.unwrap_or(recipe.val_fraction()),
             seed: cfg.seed,
             augment: args.augment.clone(),
+            recipe: Some(recipe),
         };
         let data = spec.load(&cfg)?;
         for p in &data.problems {
@@ -379,7 +426,10 @@ fn print_report(r: &TrainReport) {
         if let Some(m) = m {
             let ci = m
                 .score_ci95
-                .map(|[lo, hi]| format!(" [95% CI {lo:.3}-{hi:.3}]"))
+                .map(|[lo, hi]| {
+                    let unit = m.bootstrap_unit.map_or("items", |u| u.plural());
+                    format!(" [95% CI {lo:.3}-{hi:.3}, resampling {unit}]")
+                })
                 .unwrap_or_default();
             println!(
                 "{name:<15} Sp {:.3}  Se {:.3}  Score {:.3}{ci}  accuracy {:.3}  macro-F1 {:.3}",

@@ -29,7 +29,8 @@ pub struct DataArgs {
     /// The format, when auto-detection guesses wrong: icbhi, coswara, folder or corpus.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<Format>,
-    /// Train/test split: official, all, or fold:K:INDEX[:SEED]. Only the training part is used.
+    /// Train/test split: official, all, fold:K:INDEX[:SEED] or cv:K:INDEX[:SEED]. Only the
+    /// training part is used.
     #[arg(long, default_value = "official", value_parser = parse_split)]
     pub split: SplitSpec,
     /// Share of the training patients held out for validation (0 for none).
