@@ -37,9 +37,10 @@ pub struct Args {
     #[arg(long, default_value = "official", value_parser = parse_split)]
     pub split: SplitSpec,
     /// Starting configuration before --config and the flags: icbhi (real ICBHI 2017
-    /// recordings: Mel band 50-2000 Hz, per-item spectrum normalisation, no early stopping)
-    /// or compact (the synthetic corpus and other datasets). Default: icbhi for a real ICBHI
-    /// copy, compact otherwise (a corpus written by `auscult synth` counts as synthetic).
+    /// recordings: Mel band 50-2000 Hz, per-item spectrum normalisation, Balanced Mixup alpha
+    /// 1, no early stopping) or compact (the synthetic corpus and other datasets). Default:
+    /// icbhi for a real ICBHI copy, compact otherwise (a corpus written by `auscult synth`
+    /// counts as synthetic).
     #[arg(long, value_parser = parse_recipe)]
     pub recipe: Option<Recipe>,
     /// Share of the training patients held out for validation (early stopping); 0 disables
@@ -59,7 +60,8 @@ pub struct Args {
     /// Batch sampling and mixing: balanced (Balanced Mixup), plain, none, balanced-sampling.
     #[arg(long, value_parser = parse_mixup)]
     pub mixup: Option<MixupMode>,
-    /// Alpha of the mixup Beta distribution (default 0.1).
+    /// Alpha of the mixup Beta distribution (default: the recipe's, 1 for icbhi, 0.1 for
+    /// compact).
     #[arg(long, value_name = "A")]
     pub mixup_alpha: Option<f32>,
     /// Weight of the supervised contrastive loss (default 0.5; 0 disables it).
@@ -96,7 +98,8 @@ pub struct Args {
     /// AdamW weight decay (default 1e-3).
     #[arg(long, value_name = "WD")]
     pub weight_decay: Option<f32>,
-    /// Early-stopping patience in epochs (default 8; 0 disables early stopping).
+    /// Early-stopping patience in epochs (default: none for icbhi, 8 for compact; 0 disables
+    /// early stopping).
     #[arg(long, value_name = "N")]
     pub patience: Option<usize>,
     /// Seed of every random choice (default 0).
