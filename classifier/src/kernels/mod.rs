@@ -708,14 +708,20 @@ mod tests {
             assert!(d < 1e-6, "running mean differs by {d}");
             let d = max_abs_diff(norm.running_var.value(), reference.running_var.value());
             assert!(d < 1e-6, "running variance differs by {d}");
-            // Inference (no autodiff) takes burn's path and agrees with it.
+            // Inference (no autodiff) takes the fused forward with the running statistics and
+            // agrees with burn's. Outputs reach about 10 in magnitude, where one f32 ulp is
+            // about 1e-6 and the two paths round in a different order: hence 1e-5, as above.
             let xi = x.inner();
             let n = norm.valid();
             let want = avg_pool2d(
                 relu(n.forward(xi.clone())),
                 AvgPoolOptions::new(pool).with_stride(pool),
             );
-            assert!(max_abs_diff(batch_norm_relu_pool(&n, xi, pool), want) < 1e-6);
+            let d = max_abs_diff(batch_norm_relu_pool(&n, xi, pool), want);
+            assert!(
+                d < 1e-5,
+                "inference output differs by {d} with pool {pool:?}"
+            );
         }
     }
 }
