@@ -1,6 +1,6 @@
 //! Parity with the golden reference outputs of librosa 0.11, torchaudio 2.11 and
-//! torchaudio.compliance.kaldi in `../shared/golden` (see its README for how they were made
-//! and for the tolerances checked here).
+//! torchaudio.compliance.kaldi in the repository's `testdata/golden` (see its README for how
+//! they were made and for the tolerances checked here).
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
@@ -11,11 +11,11 @@ use auscult_audio::{LogScale, MelConfig, MelSpectrogram, Spectrogram, decode_fil
 fn golden_dir() -> PathBuf {
     let dir = std::env::var_os("AUSCULT_GOLDEN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden"));
     assert!(
         dir.is_dir(),
-        "golden reference files are missing: looked in {} (set AUSCULT_GOLDEN to the `golden` \
-         folder of ../shared)",
+        "golden reference files are missing: looked in {} (they ship in the repository's \
+         `testdata/golden`; set AUSCULT_GOLDEN to use another copy)",
         dir.display()
     );
     dir

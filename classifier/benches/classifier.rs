@@ -165,7 +165,7 @@ fn untrained_run(dir: &Path) {
 fn classify(c: &mut Criterion) {
     let wav: PathBuf = std::env::var_os("AUSCULT_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures/real"))
         .join("icbhi/ICBHI_final_database/102_1b1_Ar_sc_Meditron.wav");
     if !wav.is_file() {
         eprintln!(

@@ -1,4 +1,4 @@
-//! The loaders on the real ICBHI 2017 and Coswara files of `../shared/fixtures/real`.
+//! The loaders on the real ICBHI 2017 and Coswara files of `testdata/fixtures/real`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

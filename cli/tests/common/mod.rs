@@ -10,16 +10,16 @@ pub fn auscult() -> Command {
     Command::cargo_bin("auscult").unwrap()
 }
 
-/// `../shared/fixtures/real` (or `$AUSCULT_FIXTURES`), failing plainly when it is missing.
+/// The repository's `testdata/fixtures/real` (or `$AUSCULT_FIXTURES`), failing plainly when it
+/// is missing.
 pub fn fixtures() -> PathBuf {
     let dir = std::env::var_os("AUSCULT_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures/real"));
     assert!(
         dir.is_dir(),
-        "the real fixtures are missing: looked in {} (set AUSCULT_FIXTURES to the `real` folder of ../shared/fixtures)",
+        "the real fixtures are missing: looked in {} (they ship in the repository's \
+         `testdata/fixtures/real`; set AUSCULT_FIXTURES to use another copy)",
         dir.display()
     );
     dir

@@ -17,7 +17,7 @@ use crate::files;
 
 /// Mean log-Mel profile of normal ICBHI cycles (dB relative to the loudest band; librosa,
 /// 64 Slaney mels, 0-8 kHz, n_fft 1024, hop 160 at 16 kHz), from
-/// `shared/fixtures/icbhi-statistics.json` (`spectra.mean_log_mel_profile_db_rel_max`). The
+/// `testdata/fixtures/icbhi-statistics.json` (`spectra.mean_log_mel_profile_db_rel_max`). The
 /// breathing noise is designed so that its Mel projection follows this profile.
 pub(crate) const NORMAL_PROFILE_DB: [f64; 64] = [
     -0.01, -11.87, -19.68, -24.36, -27.37, -29.65, -31.87, -33.89, -35.71, -37.19, -38.43, -39.41,

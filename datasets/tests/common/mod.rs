@@ -3,17 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-/// `../shared/fixtures/real` (or `$AUSCULT_FIXTURES`), failing plainly when missing.
+/// The repository's `testdata/fixtures/real` (or `$AUSCULT_FIXTURES`), failing plainly when
+/// missing.
 pub fn fixtures() -> PathBuf {
     let dir = std::env::var_os("AUSCULT_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
-        });
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures/real"));
     assert!(
         dir.is_dir(),
-        "the real-data fixtures are missing: looked in {} (set AUSCULT_FIXTURES to the `real` \
-         folder of ../shared/fixtures)",
+        "the real-data fixtures are missing: looked in {} (they ship in the repository's \
+         `testdata/fixtures/real`; set AUSCULT_FIXTURES to use another copy)",
         dir.display()
     );
     dir
