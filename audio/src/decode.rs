@@ -21,6 +21,53 @@ use symphonia::core::sample::{i24, u24};
 
 use crate::error::{Error, Result};
 
+/// Highest sample rate accepted from a file's header, in Hz (four times 384 kHz, the highest
+/// rate of common audio hardware). Higher rates are treated as a damaged header: they would
+/// make the resampler's FFTs arbitrarily large.
+pub const MAX_SAMPLE_RATE: u32 = 1_536_000;
+
+/// Most channels accepted from a file's header (WAV's own limit is 65535).
+pub const MAX_CHANNELS: usize = 256;
+
+/// Checks a header's sample rate and channel count before anything is decoded.
+pub(crate) fn check_stream(path: &Path, sample_rate: u32, channels: usize) -> Result<()> {
+    let bad = |field, value: String, reason: &str| {
+        Err(Error::InvalidHeader {
+            path: path.to_path_buf(),
+            field,
+            value,
+            reason: reason.into(),
+        })
+    };
+    if sample_rate == 0 || sample_rate > MAX_SAMPLE_RATE {
+        return bad(
+            "sample rate",
+            format!("{sample_rate} Hz"),
+            "expected 1 to 1536000 Hz",
+        );
+    }
+    if channels == 0 || channels > MAX_CHANNELS {
+        return bad(
+            "channels",
+            channels.to_string(),
+            "expected 1 to 256 channels",
+        );
+    }
+    Ok(())
+}
+
+/// An error when `samples` holds NaN or infinite values (only floating-point data can).
+pub(crate) fn check_finite(path: &Path, samples: &[f32]) -> Result<()> {
+    let bad = samples.iter().filter(|x| !x.is_finite()).count();
+    if bad > 0 {
+        return Err(Error::Damaged {
+            path: path.to_path_buf(),
+            reason: format!("{bad} samples are NaN or infinite"),
+        });
+    }
+    Ok(())
+}
+
 /// Stream properties of an audio file, as its container describes them (and, for `frames`,
 /// as actually decoded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,10 +131,28 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Decoded> {
         path: path.to_path_buf(),
         source,
     })?;
+    if bytes.is_empty() {
+        return Err(Error::Damaged {
+            path: path.to_path_buf(),
+            reason: "the file is empty".into(),
+        });
+    }
     if let Some(result) = crate::wav_fast::decode_wav(path, &bytes) {
         return result;
     }
-    decode_with_symphonia(path)
+    // Symphonia is the one third-party decoder: a panic inside it (a malformed stream it
+    // does not guard against) becomes an error naming the file, never a crash of the batch.
+    std::panic::catch_unwind(|| decode_with_symphonia(path)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown reason".into());
+        Err(Error::Damaged {
+            path: path.to_path_buf(),
+            reason: format!("the decoder failed on this file: {what}"),
+        })
+    })
 }
 
 /// Decodes any supported file with Symphonia.
@@ -129,6 +194,14 @@ pub(crate) fn decode_with_symphonia(path: &Path) -> Result<Decoded> {
         .unwrap_or_else(|| "unknown".to_string());
     let mut sample_rate = params.sample_rate.unwrap_or(0);
     let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
+    if params.sample_rate.is_some() || params.channels.is_some() {
+        // What the container declares is checked before a decoder is built from it.
+        check_stream(
+            path,
+            params.sample_rate.unwrap_or(1),
+            params.channels.map_or(1, |c| c.count()),
+        )?;
+    }
     // Symphonia leaves the depth of float PCM unset; it is implied by the codec.
     let bits_per_sample = params.bits_per_sample.or(match codec.as_str() {
         "pcm_f32le" | "pcm_f32be" => Some(32),
@@ -222,6 +295,8 @@ pub(crate) fn decode_with_symphonia(path: &Path) -> Result<Decoded> {
             reason: "the stream declares no sample rate".into(),
         });
     }
+    check_stream(path, sample_rate, channels.max(1))?;
+    check_finite(path, &samples)?;
     let info = AudioInfo {
         codec,
         sample_rate,
@@ -409,12 +484,12 @@ mod tests {
         let dir = std::env::var_os("AUSCULT_FIXTURES")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/real")
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures/real")
             });
         assert!(
             dir.is_dir(),
-            "real audio fixtures are missing: looked in {} (set AUSCULT_FIXTURES to the \
-             `fixtures/real` folder of ../shared)",
+            "real audio fixtures are missing: looked in {} (they ship in the repository's \
+             `testdata/fixtures/real`; set AUSCULT_FIXTURES to use another copy)",
             dir.display()
         );
         dir

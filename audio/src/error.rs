@@ -40,6 +40,19 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A header field is impossible or out of the supported range (checked before any
+    /// decoder sees the file).
+    #[error("{path}: invalid audio header: {field} = {value} ({reason})")]
+    InvalidHeader {
+        /// The file.
+        path: PathBuf,
+        /// The header field, for example `sample rate` or `channels`.
+        field: &'static str,
+        /// The declared value.
+        value: String,
+        /// What a valid value looks like.
+        reason: String,
+    },
     /// The file decodes but holds no audio samples (for example a header-only WAV).
     #[error(
         "{path}: no audio samples (the file has a header but zero frames); remove or replace it"

@@ -22,6 +22,7 @@ mod db;
 mod decode;
 mod error;
 mod griffin_lim;
+pub mod hostile;
 mod mel;
 mod npy;
 mod resample;
@@ -30,7 +31,7 @@ mod wav;
 mod wav_fast;
 
 pub use db::{LogScale, apply_log, undo_log};
-pub use decode::{AudioInfo, Decoded, decode_file};
+pub use decode::{AudioInfo, Decoded, MAX_CHANNELS, MAX_SAMPLE_RATE, decode_file};
 pub use error::{Error, Result};
 pub use griffin_lim::{GRIFFIN_LIM_MOMENTUM, griffin_lim_mel};
 pub use mel::{
@@ -46,15 +47,15 @@ pub use wav::{WavFormat, write_wav};
 pub(crate) mod test_support {
     use std::path::{Path, PathBuf};
 
-    /// `../shared/golden` (or `$AUSCULT_GOLDEN`), failing plainly when missing.
+    /// The repository's `testdata/golden` (or `$AUSCULT_GOLDEN`), failing plainly when missing.
     pub fn golden_dir() -> PathBuf {
         let dir = std::env::var_os("AUSCULT_GOLDEN")
             .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden"));
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden"));
         assert!(
             dir.is_dir(),
-            "golden reference files are missing: looked in {} (set AUSCULT_GOLDEN to the \
-             `golden` folder of ../shared)",
+            "golden reference files are missing: looked in {} (they ship in the repository's \
+             `testdata/golden`; set AUSCULT_GOLDEN to use another copy)",
             dir.display()
         );
         dir

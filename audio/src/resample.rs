@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 /// reduced-ratio blocks). Longer chunks mean a longer filter and a sharper transition band.
 const CHUNK_FRAMES: usize = 2048;
 
+/// Largest reduced-ratio block (`rate / gcd(from, to)`) the resampler accepts: one chunk's
+/// FFT spans at least two blocks, so this bounds its memory to a few tens of MB.
+const MAX_BLOCK: usize = 1 << 20;
+
 /// Number of output samples [`resample`] returns for `n_in` input samples:
 /// `ceil(n_in * to_hz / from_hz)` (as librosa/soxr do).
 pub fn resampled_len(n_in: usize, from_hz: u32, to_hz: u32) -> usize {
@@ -56,7 +60,19 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>> {
     // rubato centres its filter on sample `fft_size_in / 2` and reports a delay of
     // `fft_size_out / 2`; both halves are exact (and equal in time) only when the number of
     // reduced-ratio blocks per chunk is even.
-    let block_in = (from_hz / gcd(from_hz, to_hz)) as usize;
+    let g = gcd(from_hz, to_hz);
+    let (block_in, block_out) = ((from_hz / g) as usize, (to_hz / g) as usize);
+    if block_in.max(block_out) > MAX_BLOCK {
+        // Two rates with a small common divisor (say, a prime rate from a damaged header)
+        // would ask for FFTs of millions of points per chunk.
+        return Err(Error::InvalidSampleRate {
+            sample_rate: from_hz,
+            reason: format!(
+                "{from_hz} Hz -> {to_hz} Hz reduces to {block_in}:{block_out}, finer than \
+                 the resampler supports (at most {MAX_BLOCK} on either side)"
+            ),
+        });
+    }
     let blocks = CHUNK_FRAMES.div_ceil(block_in).next_multiple_of(2);
     let mut resampler =
         FftFixedInOut::<f32>::new(from_hz as usize, to_hz as usize, blocks * block_in, 1)

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::decode::{AudioInfo, Decoded, abs_max};
+use crate::decode::{AudioInfo, Decoded, abs_max, check_finite, check_stream};
 use crate::error::{Error, Result};
 
 const WAVE_FORMAT_PCM: u16 = 1;
@@ -39,7 +39,16 @@ pub(crate) fn decode_wav(path: &Path, bytes: &[u8]) -> Option<Result<Decoded>> {
         let size = u32_at(bytes, pos + 4)? as usize;
         let body = pos + 8;
         if id == b"fmt " {
-            let fmt = bytes.get(body..body.checked_add(size)?)?;
+            let Some(fmt) = body.checked_add(size).and_then(|end| bytes.get(body..end)) else {
+                // Symphonia would try to read (and allocate) the declared size.
+                return Some(Err(Error::Damaged {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "the fmt chunk declares {size} bytes but the file ends after {}",
+                        bytes.len()
+                    ),
+                }));
+            };
             if size < 16 {
                 return None;
             }
@@ -60,10 +69,20 @@ pub(crate) fn decode_wav(path: &Path, bytes: &[u8]) -> Option<Result<Decoded>> {
                 sample_rate: u32_at(fmt, 4)?,
                 bits,
             };
-            if f.channels == 0
-                || f.sample_rate == 0
-                || block_align != f.channels * usize::from(bits / 8)
-            {
+            // Impossible values are errors here: Symphonia panics on some of them (a zero
+            // rate makes a zero time base).
+            if let Err(e) = check_stream(path, f.sample_rate, f.channels) {
+                return Some(Err(e));
+            }
+            if bits == 0 && matches!(tag, WAVE_FORMAT_PCM | WAVE_FORMAT_IEEE_FLOAT) {
+                return Some(Err(Error::InvalidHeader {
+                    path: path.to_path_buf(),
+                    field: "bits per sample",
+                    value: "0".into(),
+                    reason: "expected 8, 16, 24 or 32 (integer) or 32 or 64 (float)".into(),
+                }));
+            }
+            if block_align != f.channels * usize::from(bits / 8) {
                 return None;
             }
             format = Some(f);
@@ -143,6 +162,11 @@ pub(crate) fn decode_wav(path: &Path, bytes: &[u8]) -> Option<Result<Decoded>> {
         return Some(Err(Error::NoAudioSamples {
             path: path.to_path_buf(),
         }));
+    }
+    if f.tag == WAVE_FORMAT_IEEE_FLOAT
+        && let Err(e) = check_finite(path, &samples)
+    {
+        return Some(Err(e));
     }
     let info = AudioInfo {
         codec: codec.to_string(),

@@ -8,8 +8,9 @@
 //! | `config.json` | [`ModelConfig`]: resolved [`TrainConfig`], classes, feature shape (written first) |
 //! | `normalization.json` | per-Mel-bin mean/std of the training split |
 //! | `provenance.json` | program, data fingerprint, seed, command line |
-//! | `model.bpk`, `optimizer.bpk`, `state.json` | the last complete epoch (`state.json` last) |
-//! | `best.bpk` | weights of the best validation score (the last epoch without validation) |
+//! | `checkpoint.json`, `checkpoint-<epoch>/` | the last complete epoch: `model.bpk`, `optimizer.bpk`, `best.bpk` and the loop's state, committed as one set (see [`auscult_experiment::Checkpoint`]); what `--resume` reads |
+//! | `model.bpk` | the last complete epoch's weights (published from the checkpoint) |
+//! | `best.bpk` | weights of the best validation score (the last epoch without validation; published from the checkpoint) |
 //! | `metrics.jsonl` | one [`EpochRecord`] per epoch |
 //! | `curves.png`, `confusion.png` | training curves; confusion matrix (test split, else validation) |
 //! | `report.json` | the [`TrainReport`] |
@@ -19,8 +20,8 @@ use std::time::Instant;
 
 use auscult_datasets::{ExampleSet, GeneratedCorpus};
 use auscult_experiment::{
-    MetricsLog, Progress, Provenance, RunDir, TrainingState, device, load_module, load_optimizer,
-    read_metrics, restore_rng, rng_position, save_module, save_optimizer, seeded_rng,
+    Checkpoint, MetricsLog, Progress, Provenance, RunDir, Start, TrainingState, device,
+    load_module, load_optimizer, read_metrics, restore_rng, rng_position, seeded_rng,
 };
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
@@ -46,11 +47,11 @@ pub mod files {
     pub const CONFIG: &str = "config.json";
     /// Feature normalisation.
     pub const NORMALIZATION: &str = "normalization.json";
-    /// Last epoch's weights.
+    /// Last epoch's weights (in the checkpoint, and published at the top level).
     pub const MODEL: &str = "model.bpk";
-    /// Best validation epoch's weights.
+    /// Best validation epoch's weights (in the checkpoint, and published at the top level).
     pub const BEST: &str = "best.bpk";
-    /// Optimiser state.
+    /// Optimiser state (in the checkpoint only).
     pub const OPTIMIZER: &str = "optimizer.bpk";
     /// One line per epoch.
     pub const METRICS: &str = "metrics.jsonl";
@@ -149,6 +150,10 @@ pub struct TrainReport {
     pub val: Option<Metrics>,
     /// Metrics of the best weights on the test split.
     pub test: Option<Metrics>,
+    /// How this invocation began: a new run, resumed from a checkpoint, or started again
+    /// because `--resume` found no committed checkpoint.
+    #[serde(default)]
+    pub start: Start,
 }
 
 /// Trains a new classifier on `data` (train split; validation for early stopping; test for the
@@ -166,8 +171,10 @@ pub fn train(
     run_training(cfg.clone(), data, augment, run, false, progress)
 }
 
-/// Continues the run in `out` from its last complete epoch (the data must be loaded as for the
-/// original run; the configuration is read from `out/config.json`).
+/// Continues the run in `out` from its last committed checkpoint (the data must be loaded as
+/// for the original run; the configuration is read from `out/config.json`). A run stopped before
+/// its first checkpoint starts again from the first epoch ([`TrainReport::start`] says so).
+/// A checkpoint whose files do not match their recorded hashes is an error naming the file.
 pub fn resume(
     out: &Path,
     data: &ExampleSet,
@@ -200,7 +207,7 @@ fn prepare(
     data: &ExampleSet,
     augment: &[GeneratedCorpus],
     run: &RunDir,
-    resume: bool,
+    from_checkpoint: bool,
 ) -> Result<Prepared> {
     let n_classes = data.classes.len();
     if data.train.is_empty() {
@@ -222,7 +229,7 @@ fn prepare(
             )));
         }
     }
-    let norm = if resume {
+    let norm = if from_checkpoint {
         run.load_json::<Normalization>(files::NORMALIZATION)?
     } else {
         let norm = Normalization::fit(&train, cfg.item_norm)?;
@@ -261,7 +268,7 @@ fn prepare(
         return Err(Error::data("training needs at least 2 examples"));
     }
     let class_weights = inverse_frequency_weights(&train.class_counts(n_classes));
-    if !resume {
+    if !from_checkpoint {
         let config = ModelConfig {
             schema_version: CONFIG_SCHEMA_VERSION,
             created_by: format!("auscult-classifier {}", env!("CARGO_PKG_VERSION")),
@@ -312,18 +319,19 @@ struct Streams {
 }
 
 impl Streams {
-    fn new(seed: u64, saved: &[(u64, String)]) -> Self {
+    /// The streams at the positions `saved` in `state_file` (from the start where none is).
+    fn new(seed: u64, saved: &[(u64, String)], state_file: &Path) -> Result<Self> {
         let get = |stream: u64| match saved.iter().find(|(s, _)| *s == stream) {
-            Some((_, pos)) => restore_rng(seed, stream, pos),
-            None => seeded_rng(seed, stream),
+            Some((_, pos)) => restore_rng(seed, stream, pos, state_file),
+            None => Ok(seeded_rng(seed, stream)),
         };
-        Self {
-            order: get(STREAM_ORDER),
-            balanced: get(STREAM_BALANCED),
-            lambda: get(STREAM_LAMBDA),
-            spec_augment: get(STREAM_SPEC_AUGMENT),
-            dropout: get(STREAM_DROPOUT),
-        }
+        Ok(Self {
+            order: get(STREAM_ORDER)?,
+            balanced: get(STREAM_BALANCED)?,
+            lambda: get(STREAM_LAMBDA)?,
+            spec_augment: get(STREAM_SPEC_AUGMENT)?,
+            dropout: get(STREAM_DROPOUT)?,
+        })
     }
 
     fn positions(&self) -> Vec<(u64, String)> {
@@ -351,7 +359,14 @@ fn run_training(
     progress: &dyn Progress,
 ) -> Result<TrainReport> {
     let n_classes = data.classes.len();
-    let p = prepare(&cfg, data, augment, &run, resume)?;
+    let (start, mut checkpoint) = run.resume_point(resume)?;
+    if start == Start::Restarted {
+        progress.message(&format!(
+            "{} has no committed checkpoint: training from the first epoch",
+            run.path().display()
+        ));
+    }
+    let p = prepare(&cfg, data, augment, &run, checkpoint.is_some())?;
     let base = device(cfg.device)?;
     let train_device = base.clone().autodiff();
 
@@ -366,17 +381,20 @@ fn run_training(
     }
     let mut optim: ModuleOptimizer = adamw.init();
     let mut state = TrainingState::default();
-    if resume {
-        state = run.state()?.unwrap_or_default();
-        model = load_module(model, run.file(files::MODEL))?;
-        optim = load_optimizer(optim, run.file(files::OPTIMIZER))?;
+    if let Some(c) = &checkpoint {
+        state = c.state().clone();
+        model = load_module(model, c.file(files::MODEL))?;
+        optim = load_optimizer(optim, c.file(files::OPTIMIZER))?;
+        // A run killed between its commit and the publishing left older copies.
+        publish(c, &run)?;
     }
-    let mut streams = Streams::new(cfg.seed, &state.rng_positions);
-    let mut log = if resume {
-        MetricsLog::open_truncated(run.file(files::METRICS), state.epoch)?
-    } else {
-        MetricsLog::open(run.file(files::METRICS))?
-    };
+    let mut streams = Streams::new(
+        cfg.seed,
+        &state.rng_positions,
+        &run.file(auscult_experiment::CHECKPOINT_FILE),
+    )?;
+    // Epochs after the checkpoint were not saved: their lines go, and are logged again.
+    let mut log = MetricsLog::open_truncated(run.file(files::METRICS), state.epoch)?;
 
     let balanced = BalancedSampler::new(&p.train.labels, n_classes)?;
     let steps_per_epoch =
@@ -535,7 +553,9 @@ fn run_training(
                 if best { " (best)" } else { "" }
             ));
         }
-        // Checkpoint: weights and optimiser first, the state file last.
+        // The epoch's line first, then its checkpoint: a crash in between leaves a line that the
+        // resume drops and logs again.
+        log.append(&record)?;
         state.epoch = epoch;
         state.rng_positions = streams.positions();
         if cfg
@@ -544,16 +564,33 @@ fn run_training(
         {
             state.stopped_early = true;
         }
-        save_module(&model, run.file(files::MODEL))?;
-        save_optimizer(&optim, run.file(files::OPTIMIZER))?;
-        if best {
-            save_module(&model, run.file(files::BEST))?;
+        let mut saving = run.begin_checkpoint(epoch)?;
+        saving.save_module(files::MODEL, &model)?;
+        saving.save_optimizer(files::OPTIMIZER, &optim)?;
+        match &checkpoint {
+            Some(previous) if !best => saving.keep(files::BEST, previous)?,
+            _ => saving.save_same_as(files::BEST, files::MODEL)?,
         }
-        log.append(&record)?;
-        run.save_state(&state)?;
+        let saved = saving.commit(&state)?;
+        publish(&saved, &run)?;
+        checkpoint = Some(saved);
     }
 
-    finish(&cfg, &run, &p, &state, &base, train_time, steps_here)
+    let mut report = finish(&cfg, &run, &p, &state, &base, train_time, steps_here)?;
+    report.start = start;
+    run.save_json(files::REPORT, &report)?;
+    Ok(report)
+}
+
+/// Publishes a checkpoint's last and best weights at the top of the run directory, where
+/// evaluation and inference read them.
+fn publish(checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
+    for name in [files::MODEL, files::BEST] {
+        if checkpoint.has(name) {
+            checkpoint.publish(name, run.file(name))?;
+        }
+    }
+    Ok(())
 }
 
 /// `lr / base_lr` at `step`: linear warm-up then cosine to `min_factor`.
@@ -675,8 +712,8 @@ fn finish(
             .then(|| steps_here as f64 / train_time),
         val,
         test,
+        start: Start::New,
     };
-    run.save_json(files::REPORT, &report)?;
     Ok(report)
 }
 

@@ -96,15 +96,19 @@ fn tiny_model_loss_falls_and_the_run_directory_is_complete() {
         files::NORMALIZATION,
         files::MODEL,
         files::BEST,
-        files::OPTIMIZER,
         files::METRICS,
         files::REPORT,
         files::PROVENANCE,
         files::CURVES,
-        "state.json",
+        auscult_experiment::CHECKPOINT_FILE,
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
+    // The checkpoint holds the last epoch as one set.
+    for f in [files::MODEL, files::BEST, files::OPTIMIZER] {
+        assert!(out.join("checkpoint-6").join(f).is_file(), "{f} missing");
+    }
+    assert!(!out.join(files::OPTIMIZER).exists() && !out.join("state.json").exists());
     if !data.test.is_empty() {
         assert!(out.join(files::CONFUSION).is_file());
         let test = report.test.as_ref().unwrap();

@@ -9,26 +9,28 @@ use assert_cmd::Command;
 use auscult_audio::read_npy_f32;
 use predicates::prelude::*;
 
-fn shared(var: &str, rel: &str) -> PathBuf {
+/// `testdata/<rel>` of the repository (or `$<var>`), failing plainly when it is missing.
+fn testdata(var: &str, rel: &str) -> PathBuf {
     let dir = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared")
+            .join("../testdata")
             .join(rel)
     });
     assert!(
         dir.is_dir(),
-        "shared test data is missing: looked in {} (set {var} to ../shared/{rel})",
+        "test data is missing: looked in {} (it ships in the repository's testdata/{rel}; set \
+         {var} to use another copy)",
         dir.display()
     );
     dir
 }
 
 fn fixtures() -> PathBuf {
-    shared("AUSCULT_FIXTURES", "fixtures/real")
+    testdata("AUSCULT_FIXTURES", "fixtures/real")
 }
 
 fn golden() -> PathBuf {
-    shared("AUSCULT_GOLDEN", "golden")
+    testdata("AUSCULT_GOLDEN", "golden")
 }
 
 fn auscult() -> Command {
@@ -231,4 +233,73 @@ fn mel_folder_skips_bad_files_and_fails() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("f_max"));
+}
+
+/// `info` and `mel` over the hostile corpus (generated, see `auscult_audio::hostile`) plus good
+/// files: no panic (exit 101) and no "panicked" anywhere, every bad file named with its
+/// problem, every good file written.
+#[test]
+fn hostile_corpus_is_reported_file_by_file_and_good_files_are_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let corpus = auscult_audio::hostile::write_corpus(&input).unwrap();
+    let (good, bad): (Vec<_>, Vec<_>) = corpus.iter().partition(|f| f.valid);
+    let name = |f: &auscult_audio::hostile::HostileFile| {
+        f.path.file_name().unwrap().to_string_lossy().to_string()
+    };
+
+    let info = auscult()
+        .arg("info")
+        .arg("--json")
+        .args(corpus.iter().map(|f| &f.path))
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&info.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let entries: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), corpus.len());
+    for (f, e) in corpus.iter().zip(entries) {
+        assert_eq!(e["path"].as_str().unwrap(), f.path.display().to_string());
+        if f.valid {
+            assert!(e["codec"].is_string(), "{}: {e}", name(f));
+        } else {
+            let error = e["error"].as_str().unwrap_or_default();
+            assert!(error.contains(&name(f)), "{}: {e}", name(f));
+        }
+    }
+
+    let out = tmp.path().join("out");
+    let mel = auscult()
+        .arg("mel")
+        .arg(&input)
+        .args([
+            "--sr", "4000", "--n-fft", "256", "--hop", "64", "--n-mels", "32", "-o",
+        ])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&mel.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for f in &bad {
+        assert!(
+            stderr.contains(&name(f)),
+            "mel does not name {}: {stderr}",
+            name(f)
+        );
+    }
+    assert!(
+        stderr.contains(&format!("{} of {} inputs failed", bad.len(), corpus.len())),
+        "{stderr}"
+    );
+    for f in &good {
+        let npy = out.join(name(f)).with_extension("npy");
+        let (_, shape) = read_npy_f32(&npy).unwrap();
+        assert_eq!(shape[0], 32, "{}", npy.display());
+    }
 }

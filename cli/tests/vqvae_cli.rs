@@ -59,7 +59,9 @@ fn train_vqvae_train_prior_generate_and_inspect() {
         "vq_state.json",
         "metrics.jsonl",
         "reconstructions.png",
-        "state.json",
+        "checkpoint.json",
+        "checkpoint-2/optimizer.bpk",
+        "checkpoint-2/vq_state.json",
     ] {
         assert!(vq.join(f).is_file(), "missing {f}");
     }

@@ -35,8 +35,8 @@ pub enum Error {
         /// The file that marks it as a run.
         marker: String,
     },
-    /// `--resume` was given but the directory holds no checkpoint to resume from.
-    #[error("{path} has no checkpoint to resume from (expected {expected})")]
+    /// `--resume` was given but the directory holds no run to resume.
+    #[error("{path} holds no run to resume (expected {expected}); start a new run there instead")]
     NothingToResume {
         /// The run directory.
         path: PathBuf,
@@ -52,6 +52,28 @@ pub enum Error {
         /// "saved" or "loaded".
         action: &'static str,
         /// What burn reported.
+        reason: String,
+    },
+    /// A file of the committed checkpoint does not have the content its manifest recorded.
+    #[error(
+        "{path}: checkpoint file is damaged (its SHA-256 is {actual}, {manifest} records {expected}); the run cannot be resumed from it: start it again in a new directory"
+    )]
+    CheckpointDamaged {
+        /// The damaged file.
+        path: PathBuf,
+        /// The manifest that records its hash.
+        manifest: PathBuf,
+        /// Hash recorded in the manifest (hex SHA-256).
+        expected: String,
+        /// Hash of the file as found.
+        actual: String,
+    },
+    /// A checkpoint manifest, or a file name given to a checkpoint, is not valid.
+    #[error("{path}: invalid checkpoint: {reason}")]
+    CheckpointManifest {
+        /// The manifest or file concerned.
+        path: PathBuf,
+        /// What is wrong.
         reason: String,
     },
     /// The requested device cannot be used by this build.

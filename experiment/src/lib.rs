@@ -1,6 +1,6 @@
 //! Training machinery shared by auscult's models (the VQ-VAE, its prior and the classifier):
-//! run directories with their saved config and provenance, atomic files, checkpoints that can be
-//! resumed, seeded random streams, the `metrics.jsonl` log, device selection, learning-rate
+//! run directories with their saved config and provenance, atomic files, crash-consistent
+//! checkpoints that can be resumed, seeded random streams, the `metrics.jsonl` log, device selection, learning-rate
 //! schedules and progress hooks. The model crates depend on this crate and never on each other.
 //!
 //! ```no_run
@@ -25,13 +25,16 @@ mod rng;
 mod run_dir;
 mod schedule;
 
-pub use checkpoint::{TrainingState, load_module, load_optimizer, save_module, save_optimizer};
+pub use checkpoint::{
+    CHECKPOINT_FILE, Checkpoint, CheckpointManifest, CheckpointWriter, FAULT_AFTER_CHECKPOINT_FILE,
+    Start, TrainingState, load_module, load_optimizer, save_module,
+};
 pub use device::{DeviceChoice, device};
 pub use error::{Error, Result};
 pub use fs::{read_json, write_atomic, write_json_atomic};
 pub use metrics::{MetricsLog, read_metrics};
 pub use progress::{NoProgress, Progress};
 pub use provenance::{Provenance, fingerprint_files, hash_file};
-pub use rng::{restore_rng, rng_position, seeded_rng};
-pub use run_dir::{RunDir, STATE_FILE};
+pub use rng::{epoch_rng, restore_rng, rng_position, seeded_rng};
+pub use run_dir::RunDir;
 pub use schedule::{LrSchedule, cosine_with_warmup};

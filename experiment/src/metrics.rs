@@ -26,25 +26,37 @@ impl MetricsLog {
         Ok(Self { path, file })
     }
 
-    /// Opens the log for a resumed run, keeping only the lines whose `epoch` field is at most
-    /// `last_epoch`, so that epochs re-run after a crash are not logged twice.
+    /// Opens the log for a run that continues after `last_epoch` (0: from the start), keeping
+    /// only the lines whose `epoch` field is at most `last_epoch`, so that epochs re-run after a
+    /// crash are logged once. A last line cut short by the crash is dropped.
     pub fn open_truncated(path: impl AsRef<Path>, last_epoch: usize) -> Result<Self> {
         let path = path.as_ref();
         if path.exists() {
-            let kept: Vec<serde_json::Value> = read_metrics(path)?
-                .into_iter()
-                .filter(|v| {
-                    v.get("epoch")
-                        .and_then(|e| e.as_u64())
-                        .is_none_or(|e| e as usize <= last_epoch)
-                })
-                .collect();
-            let mut text = String::new();
-            for v in kept {
-                text.push_str(&v.to_string());
-                text.push('\n');
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            let mut kept = String::new();
+            for (i, line) in lines.iter().enumerate() {
+                let v: serde_json::Value = match serde_json::from_str(line) {
+                    Ok(v) => v,
+                    // Only the last line can have been torn by a crash.
+                    Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+                    Err(source) => {
+                        return Err(Error::Json {
+                            path: path.to_path_buf(),
+                            source,
+                        });
+                    }
+                };
+                let keep = v
+                    .get("epoch")
+                    .and_then(|e| e.as_u64())
+                    .is_none_or(|e| e as usize <= last_epoch);
+                if keep {
+                    kept.push_str(line);
+                    kept.push('\n');
+                }
             }
-            crate::write_atomic(path, text.as_bytes())?;
+            crate::write_atomic(path, kept.as_bytes())?;
         }
         Self::open(path)
     }
@@ -107,5 +119,15 @@ mod tests {
         let all = read_metrics(&p).unwrap();
         let epochs: Vec<u64> = all.iter().map(|v| v["epoch"].as_u64().unwrap()).collect();
         assert_eq!(epochs, vec![1, 2, 3]);
+        drop(log);
+        // A line torn by a crash is dropped; 0 empties the log (a run started again).
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"epoch": 4, "lo"#).unwrap();
+        drop(f);
+        assert!(read_metrics(&p).is_err());
+        drop(MetricsLog::open_truncated(&p, 3).unwrap());
+        assert_eq!(read_metrics(&p).unwrap().len(), 3);
+        drop(MetricsLog::open_truncated(&p, 0).unwrap());
+        assert!(read_metrics(&p).unwrap().is_empty());
     }
 }

@@ -1,7 +1,11 @@
 //! Seeded random streams: every random choice of a run derives from `--seed`.
 
+use std::path::Path;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use crate::{Error, Result};
 
 /// A ChaCha8 generator for `seed`, on an independent `stream` (use one stream per purpose:
 /// sampling order, mixup coefficients, augmentation, ...), so adding draws to one purpose does
@@ -17,14 +21,45 @@ pub fn rng_position(rng: &ChaCha8Rng) -> String {
     rng.get_word_pos().to_string()
 }
 
-/// Rebuilds the stream `(seed, stream)` at a position saved by [`rng_position`]; an unreadable
-/// position restarts the stream.
-pub fn restore_rng(seed: u64, stream: u64, position: &str) -> ChaCha8Rng {
-    let mut rng = seeded_rng(seed, stream);
-    if let Ok(pos) = position.parse::<u128>() {
-        rng.set_word_pos(pos);
-    }
+/// A generator for one `epoch` of a per-epoch purpose (`stream`) of the run seeded `seed`.
+///
+/// The key of the generator holds `seed` and `epoch` side by side, so no two
+/// `(seed, epoch)` pairs share numbers (with `seed + epoch`, seed 0's epoch 2 drew what seed
+/// 1's epoch 1 drew, and a study over consecutive seeds was not over independent seeds).
+pub fn epoch_rng(seed: u64, stream: u64, epoch: u64) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&epoch.to_le_bytes());
+    // Marks the key as a per-epoch one, apart from every `seeded_rng` key.
+    key[16..24].copy_from_slice(b"epochrng");
+    let mut rng = ChaCha8Rng::from_seed(key);
+    rng.set_stream(stream);
     rng
+}
+
+/// Rebuilds the stream `(seed, stream)` at a position saved by [`rng_position`].
+///
+/// # Errors
+/// [`Error::CheckpointManifest`] naming `state_file` when the position is not a number (a
+/// damaged or foreign state): continuing on a restarted stream would silently break
+/// reproducibility.
+pub fn restore_rng(
+    seed: u64,
+    stream: u64,
+    position: &str,
+    state_file: &Path,
+) -> Result<ChaCha8Rng> {
+    let pos = position
+        .parse::<u128>()
+        .map_err(|_| Error::CheckpointManifest {
+            path: state_file.to_path_buf(),
+            reason: format!(
+                "random stream {stream} has position {position:?}, which is not a number"
+            ),
+        })?;
+    let mut rng = seeded_rng(seed, stream);
+    rng.set_word_pos(pos);
+    Ok(rng)
 }
 
 #[cfg(test)]
@@ -56,7 +91,20 @@ mod tests {
         let _: u64 = r.random();
         let pos = rng_position(&r);
         let next: u64 = r.random();
-        let mut restored = restore_rng(3, 5, &pos);
+        let mut restored = restore_rng(3, 5, &pos, Path::new("checkpoint.json")).unwrap();
         assert_eq!(restored.random::<u64>(), next);
+        let e = restore_rng(3, 5, "12x", Path::new("checkpoint.json")).unwrap_err();
+        assert!(e.to_string().contains("checkpoint.json"), "{e}");
+    }
+
+    #[test]
+    fn epoch_streams_of_consecutive_seeds_differ() {
+        let first = |seed, epoch| epoch_rng(seed, 4, epoch).random::<u64>();
+        // seed 0 epoch 2 against seed 1 epoch 1: once the same numbers, now not.
+        assert_ne!(first(0, 2), first(1, 1));
+        assert_ne!(first(0, 1), first(1, 0));
+        assert_eq!(first(5, 3), first(5, 3));
+        assert_ne!(first(5, 3), epoch_rng(5, 5, 3).random::<u64>());
+        assert_ne!(first(5, 3), seeded_rng(5, 4).random::<u64>());
     }
 }

@@ -1,15 +1,21 @@
 //! Run directories: one per training run, holding `config.json`, `provenance.json`,
-//! `metrics.jsonl`, the checkpoint (`model.bpk`, `optimizer.bpk`, `state.json`) and figures.
+//! `metrics.jsonl`, the committed [`Checkpoint`] (`checkpoint.json` and the directory it names),
+//! the published weights and figures.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Error, Result, TrainingState, read_json, write_json_atomic};
+use crate::checkpoint::{legacy_checkpoint, read_checkpoint, remove_stale};
+use crate::{Checkpoint, CheckpointWriter, Error, Result, Start, read_json, write_json_atomic};
 
-/// Name of the file whose presence marks a complete checkpoint.
-pub const STATE_FILE: &str = "state.json";
+/// Where runs of the older layout kept their training state (at the top of the run directory,
+/// beside `model.bpk` and `optimizer.bpk`); still read, so that such runs can be resumed.
+pub(crate) const LEGACY_STATE_FILE: &str = "state.json";
+
+/// The file whose presence marks a directory as holding a run.
+const CONFIG_FILE: &str = "config.json";
 
 /// A run's artifact directory.
 #[derive(Debug, Clone)]
@@ -21,20 +27,21 @@ impl RunDir {
     /// Creates the directory for a new run, or opens it to resume one.
     ///
     /// A new run refuses a directory that already holds a run (a `config.json`), so results
-    /// are never silently overwritten; `resume` requires a complete checkpoint there.
+    /// are never silently overwritten; `resume` requires one (its checkpoint, if any, is read
+    /// by [`resume_point`](Self::resume_point)).
     pub fn create(path: impl AsRef<Path>, resume: bool) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         if resume {
-            if !path.join(STATE_FILE).exists() {
+            if !path.join(CONFIG_FILE).exists() {
                 return Err(Error::NothingToResume {
                     path,
-                    expected: STATE_FILE.to_string(),
+                    expected: CONFIG_FILE.to_string(),
                 });
             }
-        } else if path.join("config.json").exists() {
+        } else if path.join(CONFIG_FILE).exists() {
             return Err(Error::RunExists {
                 path,
-                marker: "config.json".to_string(),
+                marker: CONFIG_FILE.to_string(),
             });
         }
         std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
@@ -44,9 +51,9 @@ impl RunDir {
     /// Opens an existing, finished or unfinished, run for reading (evaluation, inference).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if !path.join("config.json").exists() {
+        if !path.join(CONFIG_FILE).exists() {
             return Err(Error::io(
-                path.join("config.json"),
+                path.join(CONFIG_FILE),
                 std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     "not a run directory (no config.json)",
@@ -76,28 +83,51 @@ impl RunDir {
         read_json(self.file(name))
     }
 
-    /// The saved training state, if a checkpoint exists.
-    pub fn state(&self) -> Result<Option<TrainingState>> {
-        let p = self.file(STATE_FILE);
-        if p.exists() {
-            Ok(Some(read_json(&p)?))
-        } else {
-            Ok(None)
+    /// The committed checkpoint, its files verified against the manifest, if there is one.
+    ///
+    /// Checkpoint directories that the manifest does not name (saves interrupted before their
+    /// commit) are removed. A run of the older layout (`state.json` at the top level, no
+    /// manifest) gives its unverified top-level files. A damaged checkpoint (a file missing or
+    /// whose hash differs) is an error naming the file, and nothing is removed.
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>> {
+        match read_checkpoint(&self.path)? {
+            Some(c) => {
+                remove_stale(&self.path, Some(&c.manifest().dir))?;
+                Ok(Some(c))
+            }
+            None => {
+                remove_stale(&self.path, None)?;
+                legacy_checkpoint(&self.path)
+            }
         }
     }
 
-    /// Saves the training state (call after the model and optimiser files are saved).
-    pub fn save_state(&self, state: &TrainingState) -> Result<()> {
-        self.save_json(STATE_FILE, state)
+    /// Where a run starts: a new run ([`Start::New`]) when `resume` is false; otherwise its
+    /// committed checkpoint ([`Start::Resumed`]), or, when it was stopped before its first
+    /// checkpoint was committed, the first epoch again ([`Start::Restarted`]).
+    pub fn resume_point(&self, resume: bool) -> Result<(Start, Option<Checkpoint>)> {
+        if !resume {
+            return Ok((Start::New, None));
+        }
+        Ok(match self.checkpoint()? {
+            Some(c) => (Start::Resumed { epoch: c.epoch() }, Some(c)),
+            None => (Start::Restarted, None),
+        })
+    }
+
+    /// Starts writing the checkpoint of `epoch` (nothing of it counts until it is committed).
+    pub fn begin_checkpoint(&self, epoch: usize) -> Result<CheckpointWriter> {
+        CheckpointWriter::begin(&self.path, epoch)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::TrainingState;
 
     #[test]
-    fn refuses_existing_run_and_requires_checkpoint_to_resume() {
+    fn refuses_existing_run_and_requires_a_run_to_resume() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("run");
         assert!(matches!(
@@ -109,12 +139,25 @@ mod tests {
             .unwrap();
         let err = RunDir::create(&p, false).unwrap_err();
         assert!(err.to_string().contains("--resume"), "{err}");
-        run.save_state(&TrainingState {
+        // Stopped before its first checkpoint: resuming starts again.
+        let resumed = RunDir::create(&p, true).unwrap();
+        assert!(matches!(
+            resumed.resume_point(true),
+            Ok((Start::Restarted, None))
+        ));
+        let mut w = resumed.begin_checkpoint(2).unwrap();
+        w.save_json("extra.json", &[1, 2]).unwrap();
+        w.commit(&TrainingState {
             epoch: 2,
             ..Default::default()
         })
         .unwrap();
-        let resumed = RunDir::create(&p, true).unwrap();
-        assert_eq!(resumed.state().unwrap().unwrap().epoch, 2);
+        let (start, c) = RunDir::create(&p, true)
+            .unwrap()
+            .resume_point(true)
+            .unwrap();
+        assert_eq!(start, Start::Resumed { epoch: 2 });
+        assert_eq!(c.unwrap().state().epoch, 2);
+        assert_eq!(run.resume_point(false).unwrap().0, Start::New);
     }
 }

@@ -67,6 +67,7 @@ fn placeholder(dir: &Path) -> VqVaeReport {
         grid: [0, 0],
         reconstructions_png: PathBuf::new(),
         detail: Vec::new(),
+        start: Default::default(),
     }
 }
 

@@ -4,7 +4,10 @@
 //! - `config.json`: the resolved [`PriorTrainConfig`];
 //! - `vqvae/`: a copy of the VQ-VAE it was trained on (`config.json`, `model.bpk`,
 //!   `vq_state.json`), so that the directory alone can generate;
-//! - `model.bpk`: the Transformer's weights; `optimizer.bpk`, `state.json`: the checkpoint;
+//! - `model.bpk`: the Transformer's weights (published from the checkpoint);
+//! - `checkpoint.json` and `checkpoint-<epoch>/`: the last complete epoch (`model.bpk`,
+//!   `optimizer.bpk` and the loop's state, committed as one set, see
+//!   [`auscult_experiment::Checkpoint`]), what `--resume` reads;
 //! - `reference.json` and `reference.npy`: what generation's quality report compares with
 //!   (training class counts, per-class band-energy profiles, training code grids, and the
 //!   training log-Mels average-pooled over time, `[examples, n_mels, frames / pool]`);
@@ -16,8 +19,8 @@ use std::time::Instant;
 
 use auscult_datasets::ExampleSet;
 use auscult_experiment::{
-    DeviceChoice, LrSchedule, MetricsLog, Progress, RunDir, TrainingState, load_module,
-    load_optimizer, restore_rng, rng_position, save_module, save_optimizer, seeded_rng,
+    DeviceChoice, LrSchedule, MetricsLog, Progress, RunDir, Start, TrainingState, epoch_rng,
+    load_module, load_optimizer, restore_rng, rng_position, seeded_rng,
 };
 use burn::module::Module;
 use burn::tensor::Device;
@@ -239,6 +242,10 @@ pub struct PriorReport {
     pub unigram_bits_per_code: f64,
     /// Codes per sequence.
     pub seq_len: usize,
+    /// How this invocation began: a new run, resumed from a checkpoint, or started again
+    /// because `--resume` found no committed checkpoint.
+    #[serde(default)]
+    pub start: Start,
 }
 
 /// Random streams of the prior run.
@@ -322,8 +329,9 @@ fn copy_vqvae(from: &Path, to: &Path) -> Result<()> {
 /// (validating on `data.val` when not empty), writing the prior directory `out`.
 ///
 /// The examples must have been loaded with the VQ-VAE's example config. With
-/// `config.resume`, continues from the last checkpoint in `out` (using its copy of the
-/// VQ-VAE; `epochs` and `device` are taken from `config`).
+/// `config.resume`, continues from the last committed checkpoint in `out` (using its copy of
+/// the VQ-VAE; `epochs` and `device` are taken from `config`); a run stopped before its first
+/// checkpoint starts again from the first epoch ([`PriorReport::start`] says so).
 pub fn train_prior(
     vqvae_dir: &Path,
     config: &PriorTrainConfig,
@@ -404,6 +412,13 @@ pub fn train_prior(
         )?;
     }
     run.save_json(CONFIG_FILE, &cfg)?;
+    let (start, checkpoint) = run.resume_point(config.resume)?;
+    if start == Start::Restarted {
+        progress.message(&format!(
+            "{} has no committed checkpoint: training from the first epoch",
+            run.path().display()
+        ));
+    }
 
     progress.message("encoding the data with the VQ-VAE");
     let vc = &vq.config;
@@ -428,7 +443,7 @@ pub fn train_prior(
         db.iter().map(|x| track_of(&x.data)).collect()
     };
     let (train_tracks, val_tracks) = (tracks_of(&train_db)?, tracks_of(&val_db)?);
-    if !config.resume {
+    if checkpoint.is_none() {
         let labels: Vec<usize> = train_db.iter().map(|x| x.label).collect();
         let mut class_counts = vec![0usize; vcfg.num_classes];
         for &l in &labels {
@@ -517,24 +532,25 @@ pub fn train_prior(
     let mut trainer = PriorTrainer::new(cfg.model.clone(), cfg.seed, &device)?;
     let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
     let mut state = TrainingState::default();
-    let mut log;
-    if config.resume {
-        state = run.state()?.ok_or_else(|| Error::NoData {
-            reason: "no state.json to resume from".to_string(),
-        })?;
-        trainer.model = load_module(trainer.model, run.file(MODEL_FILE))?;
-        trainer.optimizer = load_optimizer(trainer.optimizer, run.file(OPTIMIZER_FILE))?;
+    if let Some(c) = &checkpoint {
+        state = c.state().clone();
+        trainer.model = load_module(trainer.model, c.file(MODEL_FILE))?;
+        trainer.optimizer = load_optimizer(trainer.optimizer, c.file(OPTIMIZER_FILE))?;
+        let manifest = run.file(auscult_experiment::CHECKPOINT_FILE);
         for (stream, pos) in &state.rng_positions {
             match *stream {
-                SHUFFLE_STREAM => shuffle = restore_rng(cfg.seed, SHUFFLE_STREAM, pos),
-                DROPOUT_STREAM => trainer.dropout.rng = restore_rng(cfg.seed, DROPOUT_STREAM, pos),
+                SHUFFLE_STREAM => shuffle = restore_rng(cfg.seed, SHUFFLE_STREAM, pos, &manifest)?,
+                DROPOUT_STREAM => {
+                    trainer.dropout.rng = restore_rng(cfg.seed, DROPOUT_STREAM, pos, &manifest)?
+                }
                 _ => {}
             }
         }
-        log = MetricsLog::open_truncated(run.file("metrics.jsonl"), state.epoch)?;
-    } else {
-        log = MetricsLog::open(run.file("metrics.jsonl"))?;
+        // A run killed between its commit and the publishing left an older copy.
+        c.publish(MODEL_FILE, run.file(MODEL_FILE))?;
     }
+    // Epochs after the checkpoint were not saved: their lines go, and are logged again.
+    let mut log = MetricsLog::open_truncated(run.file("metrics.jsonl"), state.epoch)?;
 
     let bs = cfg.batch_size;
     let steps_per_epoch = train.len().div_ceil(bs);
@@ -545,7 +561,7 @@ pub fn train_prior(
         order.sort_unstable();
         order.shuffle(&mut shuffle);
         if !placements.is_empty() {
-            let mut pick = seeded_rng(cfg.seed.wrapping_add(epoch as u64), PICK_STREAM);
+            let mut pick = epoch_rng(cfg.seed, PICK_STREAM, epoch as u64);
             for (example, choices) in train.iter_mut().zip(&placements) {
                 if let Some(seq) = choices.choose(&mut pick) {
                     example.1.clone_from(seq);
@@ -605,9 +621,12 @@ pub fn train_prior(
             (SHUFFLE_STREAM, rng_position(&shuffle)),
             (DROPOUT_STREAM, rng_position(&trainer.dropout.rng)),
         ];
-        save_module(&trainer.model, run.file(MODEL_FILE))?;
-        save_optimizer(&trainer.optimizer, run.file(OPTIMIZER_FILE))?;
-        run.save_state(&state)?;
+        let mut saving = run.begin_checkpoint(epoch)?;
+        saving.save_module(MODEL_FILE, &trainer.model)?;
+        saving.save_optimizer(OPTIMIZER_FILE, &trainer.optimizer)?;
+        saving
+            .commit(&state)?
+            .publish(MODEL_FILE, run.file(MODEL_FILE))?;
     }
 
     let (eval_split, eval) = if val.is_empty() {
@@ -642,6 +661,7 @@ pub fn train_prior(
         uniform_bits_per_code: (k as f64).log2(),
         unigram_bits_per_code: unigram / n.max(1) as f64,
         seq_len: cfg.model.seq_len,
+        start,
     };
     run.save_json("report.json", &report)?;
     Ok(report)

@@ -7,8 +7,8 @@ use std::time::Instant;
 use auscult_audio::MelConfig;
 use auscult_datasets::{CyclePadding, Example, ExampleConfig, ExampleSet};
 use auscult_experiment::{
-    DeviceChoice, LrSchedule, MetricsLog, Progress, Provenance, RunDir, TrainingState, load_module,
-    load_optimizer, restore_rng, rng_position, save_module, save_optimizer, seeded_rng,
+    Checkpoint, DeviceChoice, LrSchedule, MetricsLog, Progress, Provenance, RunDir, Start,
+    TrainingState, epoch_rng, load_module, load_optimizer, restore_rng, rng_position, seeded_rng,
 };
 use burn::module::Module;
 use rand::Rng;
@@ -248,6 +248,10 @@ pub struct VqVaeReport {
     /// reconstructions (does the code carry wheeze tones and crackle clicks?).
     #[serde(default)]
     pub detail: Vec<ClassDetail>,
+    /// How this invocation began: a new run, resumed from a checkpoint, or started again
+    /// because `--resume` found no committed checkpoint.
+    #[serde(default)]
+    pub start: Start,
 }
 
 /// Detail statistics ([`crate::detail`]) of one class, real against modelled.
@@ -461,8 +465,10 @@ fn reconstructions_png(
 /// writes the run to `out` (see [`crate::vqvae_model`] for the files).
 ///
 /// The examples must have been loaded with `config.examples` (rate and length). With
-/// `config.resume`, continues the run in `out` from its last complete epoch; the saved
-/// configuration is used, with `epochs` and `device` taken from `config`.
+/// `config.resume`, continues the run in `out` from its last committed checkpoint (see
+/// [`auscult_experiment::Checkpoint`]); the saved configuration is used, with `epochs` and
+/// `device` taken from `config`. A run stopped before its first checkpoint starts again from the
+/// first epoch ([`VqVaeReport::start`] says so).
 pub fn train_vqvae(
     config: &VqVaeTrainConfig,
     data: &ExampleSet,
@@ -495,7 +501,14 @@ pub fn train_vqvae(
         });
     }
     run.save_json(CONFIG_FILE, &cfg)?;
-    if !config.resume {
+    let (start, checkpoint) = run.resume_point(config.resume)?;
+    if start == Start::Restarted {
+        progress.message(&format!(
+            "{} has no committed checkpoint: training from the first epoch",
+            run.path().display()
+        ));
+    }
+    if checkpoint.is_none() {
         run.save_json(
             "provenance.json",
             &provenance(&[&data.train, &data.val], cfg.seed)?,
@@ -518,25 +531,26 @@ pub fn train_vqvae(
     let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
     let mut state = TrainingState::default();
     let normalizer;
-    let mut log;
-    if config.resume {
-        state = run.state()?.ok_or_else(|| Error::NoData {
-            reason: "no state.json to resume from".to_string(),
-        })?;
-        trainer.model = load_module(trainer.model, run.file(MODEL_FILE))?;
-        trainer.optimizer = load_optimizer(trainer.optimizer, run.file(OPTIMIZER_FILE))?;
-        let saved: VqState = run.load_json(VQ_STATE_FILE)?;
+    if let Some(c) = &checkpoint {
+        state = c.state().clone();
+        trainer.model = load_module(trainer.model, c.file(MODEL_FILE))?;
+        trainer.optimizer = load_optimizer(trainer.optimizer, c.file(OPTIMIZER_FILE))?;
+        let saved: VqState = auscult_experiment::read_json(c.file(VQ_STATE_FILE))?;
         trainer.codebook = saved.codebook;
         trainer.prototypes = saved.training_prototypes.unwrap_or(saved.prototypes);
         normalizer = saved.normalizer;
+        let manifest = run.file(auscult_experiment::CHECKPOINT_FILE);
         for (stream, pos) in &state.rng_positions {
             match *stream {
-                SHUFFLE_STREAM => shuffle = restore_rng(cfg.seed, SHUFFLE_STREAM, pos),
-                RESTART_STREAM => trainer.rng = restore_rng(cfg.seed, RESTART_STREAM, pos),
+                SHUFFLE_STREAM => shuffle = restore_rng(cfg.seed, SHUFFLE_STREAM, pos, &manifest)?,
+                RESTART_STREAM => {
+                    trainer.rng = restore_rng(cfg.seed, RESTART_STREAM, pos, &manifest)?
+                }
                 _ => {}
             }
         }
-        log = MetricsLog::open_truncated(run.file("metrics.jsonl"), state.epoch)?;
+        // A run killed between its commit and the publishing left older copies.
+        publish(c, &run)?;
     } else {
         // Statistics of the cycles, not of the silence that frames zero-padded ones: the
         // silence would inflate every bin's spread, and with it shrink wheeze tones and
@@ -546,8 +560,9 @@ pub fn train_vqvae(
             m,
             f,
         )?;
-        log = MetricsLog::open(run.file("metrics.jsonl"))?;
     }
+    // Epochs after the checkpoint were not saved: their lines go, and are logged again.
+    let mut log = MetricsLog::open_truncated(run.file("metrics.jsonl"), state.epoch)?;
     let train = normalised(&train_db, &normalizer);
     let val = normalised(&val_db, &normalizer);
     let weights: Vec<Vec<f32>> = if cfg.detail_weight > 0.0 {
@@ -578,7 +593,7 @@ pub fn train_vqvae(
         order.sort_unstable();
         order.shuffle(&mut shuffle);
         // Seeded per epoch, so that a resumed run places the cycles as an uninterrupted one.
-        let mut place = seeded_rng(cfg.seed.wrapping_add(epoch as u64), PLACEMENT_STREAM);
+        let mut place = epoch_rng(cfg.seed, PLACEMENT_STREAM, epoch as u64);
         let shifts: Vec<isize> = ranges
             .iter()
             .map(|r| r.map_or(0, |(lo, hi)| place.random_range(lo..=hi) as isize))
@@ -678,9 +693,10 @@ pub fn train_vqvae(
             (SHUFFLE_STREAM, rng_position(&shuffle)),
             (RESTART_STREAM, rng_position(&trainer.rng)),
         ];
-        save_module(&trainer.model, run.file(MODEL_FILE))?;
-        save_optimizer(&trainer.optimizer, run.file(OPTIMIZER_FILE))?;
-        run.save_json(
+        let mut saving = run.begin_checkpoint(epoch)?;
+        saving.save_module(MODEL_FILE, &trainer.model)?;
+        saving.save_optimizer(OPTIMIZER_FILE, &trainer.optimizer)?;
+        saving.save_json(
             VQ_STATE_FILE,
             &VqState {
                 codebook: trainer.codebook.clone(),
@@ -689,7 +705,7 @@ pub fn train_vqvae(
                 training_prototypes: None,
             },
         )?;
-        run.save_state(&state)?;
+        publish(&saving.commit(&state)?, &run)?;
     }
 
     // Final class prototypes: exact means over the training split with the final encoder.
@@ -776,7 +792,18 @@ pub fn train_vqvae(
         grid: cfg.model.grid(),
         reconstructions_png: png,
         detail,
+        start,
     };
     run.save_json("report.json", &report)?;
     Ok(report)
+}
+
+/// Publishes a checkpoint's weights and VQ state at the top of the run directory, where
+/// [`crate::VqVaeModel::load`] reads them (training then replaces the VQ state with the final
+/// prototypes).
+fn publish(checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
+    for name in [MODEL_FILE, VQ_STATE_FILE] {
+        checkpoint.publish(name, run.file(name))?;
+    }
+    Ok(())
 }

@@ -8,7 +8,10 @@
 //! - `vq_state.json`: [`VqState`] (codebook with its moving averages, class prototypes,
 //!   per-Mel-bin normalisation);
 //! - `texture.json`: the decoder's per-class residual model ([`Texture`]), used when generating;
-//! - `optimizer.bpk`, `state.json`: the checkpoint to `--resume` from;
+//! - `checkpoint.json` and `checkpoint-<epoch>/`: the checkpoint to `--resume` from (weights,
+//!   optimiser, VQ state and the loop's state of the last complete epoch, committed as one set,
+//!   see [`auscult_experiment::Checkpoint`]); `model.bpk` and `vq_state.json` above are published
+//!   from it after each epoch;
 //! - `metrics.jsonl`, `provenance.json`, `report.json`, `reconstructions.png`.
 
 use std::path::{Path, PathBuf};
@@ -26,7 +29,7 @@ use crate::{Error, Result};
 
 /// Weights file of a model directory.
 pub const MODEL_FILE: &str = "model.bpk";
-/// Optimiser state of a checkpoint.
+/// Optimiser state of a checkpoint (inside its directory).
 pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
 /// Codebook, prototypes and normalisation of a VQ-VAE.
 pub const VQ_STATE_FILE: &str = "vq_state.json";

@@ -391,6 +391,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         print_json(&report)
     } else {
+        print_start(&report);
         print_report(&report);
         Ok(())
     }
@@ -398,6 +399,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     Ok(auscult_experiment::read_json(path)?)
+}
+
+/// Says so when `--resume` found no committed checkpoint and training began again.
+fn print_start(r: &TrainReport) {
+    if r.start == auscult_experiment::Start::Restarted {
+        eprintln!(
+            "{} had no committed checkpoint (it was stopped before its first epoch was saved): trained from the first epoch",
+            r.run_dir.display()
+        );
+    }
 }
 
 fn print_report(r: &TrainReport) {

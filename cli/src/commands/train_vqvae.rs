@@ -164,8 +164,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         print_json(&report)
     } else {
+        print_start(&report);
         print_report(&report);
         Ok(())
+    }
+}
+
+/// Says so when `--resume` found no committed checkpoint and training began again.
+fn print_start(r: &VqVaeReport) {
+    if r.start == auscult_experiment::Start::Restarted {
+        eprintln!(
+            "{} had no committed checkpoint (it was stopped before its first epoch was saved): trained from the first epoch",
+            r.dir.display()
+        );
     }
 }
 
