@@ -32,7 +32,6 @@
 //! saving; it is not meant for anything else.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,7 +39,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::fs::temp_path;
 use crate::run_dir::LEGACY_STATE_FILE;
@@ -223,25 +221,6 @@ fn sync_dir(path: &Path) {
     }
 }
 
-/// Hex SHA-256 of a file's content.
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 /// Whether `name` is a plain file name (no separators, not `.` or `..`).
 fn plain_name(name: &str) -> bool {
     let mut parts = Path::new(name).components();
@@ -293,7 +272,7 @@ impl CheckpointWriter {
     /// Syncs and hashes a file just written, and records it.
     fn record(&mut self, name: &str, path: &Path) -> Result<()> {
         sync_file(path)?;
-        let hash = sha256_file(path)?;
+        let hash = crate::hash_file(path)?;
         self.files.insert(name.to_string(), hash);
         fault_point();
         Ok(())
@@ -360,7 +339,7 @@ impl CheckpointWriter {
         let src = previous.file(name);
         let hash = match previous.manifest.files.get(name) {
             Some(h) => h.clone(),
-            None if previous.legacy && src.is_file() => sha256_file(&src)?,
+            None if previous.legacy && src.is_file() => crate::hash_file(&src)?,
             None => {
                 return Err(Error::io(
                     &src,
@@ -478,7 +457,7 @@ pub(crate) fn read_checkpoint(run: &Path) -> Result<Option<Checkpoint>> {
             return Err(invalid(format!("`{name}` is not a plain file name")));
         }
         let path = dir.join(name);
-        let actual = sha256_file(&path)?;
+        let actual = crate::hash_file(&path)?;
         if &actual != expected {
             return Err(Error::CheckpointDamaged {
                 path,

@@ -79,9 +79,19 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// SHA-256 (hex) of one file.
+/// SHA-256 (lower-case hex) of one file's content, as `sha256sum` prints it.
 pub fn hash_file(path: &Path) -> Result<String> {
-    fingerprint_files(&[path.to_path_buf()])
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
 }
 
 #[cfg(test)]
@@ -101,5 +111,16 @@ mod tests {
         std::fs::write(&b, b"bbbc").unwrap();
         assert_ne!(f1, fingerprint_files(&[a, b]).unwrap());
         assert_eq!(f1.len(), 64);
+    }
+
+    #[test]
+    fn hash_file_is_sha256sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.txt");
+        std::fs::write(&a, b"abc").unwrap();
+        assert_eq!(
+            hash_file(&a).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }
