@@ -175,15 +175,60 @@ pub fn train(
 /// for the original run; the configuration is read from `out/config.json`). A run stopped before
 /// its first checkpoint starts again from the first epoch ([`TrainReport::start`] says so).
 /// A checkpoint whose files do not match their recorded hashes is an error naming the file.
+///
+/// The data must be what the run was trained on: its fingerprint (names, sizes and bytes of
+/// every source file, recorded in `provenance.json`) is compared, and a difference is an error
+/// unless `allow_data_change` is set.
 pub fn resume(
     out: &Path,
     data: &ExampleSet,
     augment: &[GeneratedCorpus],
+    allow_data_change: bool,
     progress: &dyn Progress,
 ) -> Result<TrainReport> {
     let run = RunDir::create(out, true)?;
     let saved: ModelConfig = run.load_json(files::CONFIG)?;
+    if !allow_data_change && run.file(files::PROVENANCE).is_file() {
+        let recorded: Provenance = run.load_json(files::PROVENANCE)?;
+        let (_, sources) = data_sources(data, augment);
+        let now = auscult_experiment::fingerprint_files(&sources)?;
+        if now != recorded.data_fingerprint {
+            return Err(Error::data(format!(
+                "{}: the data differs from what this run was trained on ({} files, fingerprint \
+                 {}; now {} files, fingerprint {}); resume with the original data, start a new \
+                 run, or allow the change explicitly (`--allow-data-change`)",
+                out.display(),
+                recorded.data_files,
+                &recorded.data_fingerprint[..12.min(recorded.data_fingerprint.len())],
+                sources.len(),
+                &now[..12],
+            )));
+        }
+    }
     run_training(saved.train, data, augment, run, true, progress)
+}
+
+/// The dataset roots of the generated corpora and every source file of `data` (each
+/// recording once) and of `augment` (their manifests), sorted: what the provenance
+/// fingerprints.
+fn data_sources(data: &ExampleSet, augment: &[GeneratedCorpus]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut sources: Vec<PathBuf> = data
+        .train
+        .iter()
+        .chain(&data.val)
+        .chain(&data.test)
+        .map(|e| e.source.clone())
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let mut roots: Vec<PathBuf> = augment.iter().map(|c| c.dir.clone()).collect();
+    sources.extend(
+        roots
+            .iter()
+            .map(|d| d.join(auscult_datasets::MANIFEST_FILE)),
+    );
+    roots.sort();
+    (roots, sources)
 }
 
 /// Everything prepared before the first step.
@@ -278,22 +323,7 @@ fn prepare(
             train: cfg.clone(),
         };
         run.save_json(files::CONFIG, &config)?;
-        let mut sources: Vec<PathBuf> = data
-            .train
-            .iter()
-            .chain(&data.val)
-            .chain(&data.test)
-            .map(|e| e.source.clone())
-            .collect();
-        sources.sort();
-        sources.dedup();
-        let mut roots: Vec<PathBuf> = augment.iter().map(|c| c.dir.clone()).collect();
-        sources.extend(
-            roots
-                .iter()
-                .map(|d| d.join(auscult_datasets::MANIFEST_FILE)),
-        );
-        roots.sort();
+        let (roots, sources) = data_sources(data, augment);
         let provenance = Provenance::new(roots, &sources, cfg.seed)?;
         run.save_json(files::PROVENANCE, &provenance)?;
     }

@@ -210,7 +210,19 @@ fn a_killed_run_resumes_to_the_same_result() {
     let outcome = catch_unwind(AssertUnwindSafe(|| train(&cfg, &data, &[], &killed, &kill)));
     assert!(outcome.is_err(), "the simulated kill did not happen");
     assert_eq!(read_metrics(killed.join(files::METRICS)).unwrap().len(), 2);
-    resume(&killed, &data, &[], &NoProgress).unwrap();
+    // Resuming on changed data is refused (the fingerprint of the source files differs).
+    let source = data.train[0].source.clone();
+    let original = std::fs::read(&source).unwrap();
+    let mut changed = original.clone();
+    changed.push(0);
+    std::fs::write(&source, &changed).unwrap();
+    let refused = resume(&killed, &data, &[], false, &NoProgress).unwrap_err();
+    assert!(
+        refused.to_string().contains("the data differs"),
+        "{refused}"
+    );
+    std::fs::write(&source, &original).unwrap();
+    resume(&killed, &data, &[], false, &NoProgress).unwrap();
 
     let strip = |p: &Path| -> Vec<serde_json::Value> {
         read_metrics(p.join(files::METRICS))

@@ -115,6 +115,10 @@ pub struct Args {
     /// Continue the killed run in this directory from its last complete epoch.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["out", "config"])]
     pub resume: Option<PathBuf>,
+    /// With --resume: continue even if the data's files differ from those the run was trained
+    /// on (by default a changed fingerprint is an error).
+    #[arg(long, requires = "resume")]
+    pub allow_data_change: bool,
     /// The new run directory.
     #[arg(long, value_name = "RUN_DIR", required_unless_present = "resume")]
     pub out: Option<PathBuf>,
@@ -152,6 +156,7 @@ impl Default for Args {
             device: None,
             config: None,
             resume: None,
+            allow_data_change: false,
             out: None,
             json: false,
         }
@@ -340,7 +345,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             read_json(&dir.join(auscult_classifier::training::files::CONFIG))?;
         let data = spec.load(&saved.train)?;
         let corpora = spec.corpora()?;
-        resume(dir, &data, &corpora, &progress)
+        resume(dir, &data, &corpora, args.allow_data_change, &progress)
             .with_context(|| format!("resuming {}", dir.display()))?
     } else {
         let (Some(root), Some(out)) = (&args.data, &args.out) else {
