@@ -63,15 +63,20 @@ pub fn fingerprint_files(files: &[PathBuf]) -> Result<String> {
         let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
         hasher.update(len.to_le_bytes());
-        loop {
-            let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
+        feed(&mut hasher, &mut f, path, &mut buf)?;
     }
     Ok(hex(&hasher.finalize()))
+}
+
+/// Feeds the rest of `f` (the file at `path`) to `hasher`, `buf` at a time.
+fn feed(hasher: &mut Sha256, f: &mut std::fs::File, path: &Path, buf: &mut [u8]) -> Result<()> {
+    loop {
+        let n = f.read(buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        hasher.update(&buf[..n]);
+    }
 }
 
 /// Lower-case hexadecimal of `bytes`.
@@ -83,14 +88,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub fn hash_file(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
+    feed(&mut hasher, &mut f, path, &mut vec![0u8; 1 << 16])?;
     Ok(hex(&hasher.finalize()))
 }
 
