@@ -16,7 +16,7 @@ decay 1e-3) with per-parameter gradient-norm clipping at 5. Also times a forward
 
 Prints one JSON line per measurement: {"what", "device", "preset", "threads", "steps_per_s" or
 "seconds"; "cpu_seconds" for the training step}. Compare with the criterion numbers on the same
-machine in the same session.
+machine in the same sitting.
 """
 
 import argparse
