@@ -5,7 +5,7 @@ use auscult_datasets::ExampleConfig;
 use auscult_experiment::DeviceChoice;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{AugmentMix, ItemNorm, SpecAugment, default_examples, default_mel};
+use crate::data::{AugmentMix, FreqMixStyle, ItemNorm, SpecAugment, default_examples, default_mel};
 use crate::loss::ClassLoss;
 use crate::mixup::MixupMode;
 use crate::model::CnnConfig;
@@ -60,8 +60,18 @@ pub struct TrainConfig {
     pub loss: ClassLoss,
     /// Naive oversampling: duplicate minority-class training items up to the majority count.
     pub oversample: bool,
+    /// Decorrelate the recording chain (the device named in an ICBHI file name, and the
+    /// source file's sample rate) from the label in what training sees: instance batches are
+    /// drawn with weights `P(chain) P(class) / P(chain, class)` and the class-balanced batch
+    /// gives every chain its overall share within each class (see
+    /// [`crate::sampler::decorrelation_weights`]). For ICBHI, where one stethoscope's few
+    /// training recordings are mostly abnormal; items of other datasets form one group per
+    /// sample rate, generated items one group.
+    pub device_balance: bool,
     /// SpecAugment masks on training features, or `None`.
     pub spec_augment: Option<SpecAugment>,
+    /// Freq-MixStyle on training batches (per-bin statistics mixed between items), or `None`.
+    pub freq_mixstyle: Option<FreqMixStyle>,
     /// How much of the generated corpora (`--augment`) enters training.
     pub augment_mix: AugmentMix,
     /// Stop after this many epochs without a better validation ICBHI score (`None`: never).
@@ -94,7 +104,9 @@ impl Default for TrainConfig {
             temperature: 0.07,
             loss: ClassLoss::CrossEntropy,
             oversample: false,
+            device_balance: false,
             spec_augment: Some(SpecAugment::default()),
+            freq_mixstyle: None,
             augment_mix: AugmentMix::All,
             patience: Some(8),
             seed: 0,
@@ -259,6 +271,15 @@ impl TrainConfig {
             && !(self.mixup_alpha.is_finite() && self.mixup_alpha > 0.0)
         {
             return Err(Error::config("mixup_alpha", "must be positive"));
+        }
+        if let Some(f) = &self.freq_mixstyle {
+            f.validate()?;
+        }
+        if self.oversample && self.device_balance {
+            return Err(Error::config(
+                "device_balance",
+                "cannot be combined with oversample; choose one way of reweighting the data",
+            ));
         }
         if !(self.supcon_weight.is_finite() && self.supcon_weight >= 0.0) {
             return Err(Error::config("supcon_weight", "must be >= 0"));

@@ -148,6 +148,25 @@ pub enum ItemNorm {
     /// Each bin's mean over the item's frames (its gain and spectral colour, as cepstral mean
     /// normalisation does).
     Spectrum,
+    /// Each bin's mean and standard deviation over the item's frames (its gain, spectral
+    /// colour and per-band noise level: mean and variance normalisation per utterance).
+    Standardize,
+}
+
+impl std::str::FromStr for ItemNorm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "gain" => Ok(Self::Gain),
+            "spectrum" => Ok(Self::Spectrum),
+            "standardize" | "standardise" => Ok(Self::Standardize),
+            other => Err(Error::config(
+                "item_norm",
+                format!("`{other}` is unknown; use none, gain, spectrum or standardize"),
+            )),
+        }
+    }
 }
 
 impl ItemNorm {
@@ -168,6 +187,21 @@ impl ItemNorm {
                     let mean =
                         (row.iter().map(|&v| f64::from(v)).sum::<f64>() / row.len() as f64) as f32;
                     row.iter_mut().for_each(|v| *v -= mean);
+                }
+            }
+            Self::Standardize => {
+                for row in item.chunks_mut(n_frames) {
+                    let n = row.len() as f64;
+                    let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+                    let var = row
+                        .iter()
+                        .map(|&v| (f64::from(v) - mean).powi(2))
+                        .sum::<f64>()
+                        / n;
+                    // A floor keeps silent (constant) bins at zero instead of dividing by ~0.
+                    let scale = 1.0 / var.sqrt().max(1e-3);
+                    row.iter_mut()
+                        .for_each(|v| *v = ((f64::from(*v) - mean) * scale) as f32);
                 }
             }
         }
@@ -283,6 +317,76 @@ impl SpecAugment {
             let start = rng.random_range(0..=n_frames - w);
             for bin in 0..n_bins {
                 item[bin * n_frames + start..bin * n_frames + start + w].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Freq-MixStyle (Schmid et al. 2022, the device-generalisation augmentation of DCASE
+/// acoustic scene classification): with probability `p` per batch, each item's per-bin
+/// statistics over time (mean and standard deviation) are replaced by a mix of its own and
+/// those of another item of the batch, `lambda ~ Beta(alpha, alpha)` per item. The item keeps
+/// its temporal structure (what the cycle sounds like) and takes on part of another
+/// recording's spectral colour and per-band noise level (what the stethoscope sounds like).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreqMixStyle {
+    /// Probability that a batch is restyled.
+    pub p: f32,
+    /// Beta parameter of the per-item mixing weight.
+    pub alpha: f32,
+}
+
+impl Default for FreqMixStyle {
+    fn default() -> Self {
+        Self { p: 0.7, alpha: 0.4 }
+    }
+}
+
+impl FreqMixStyle {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.p) {
+            return Err(Error::config("freq_mixstyle.p", "must be in [0, 1]"));
+        }
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(Error::config("freq_mixstyle.alpha", "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// Restyles a batch (`[items, n_bins, n_frames]` row-major) in place.
+    pub fn apply(&self, x: &mut [f32], n_bins: usize, n_frames: usize, rng: &mut impl Rng) {
+        let item_len = n_bins * n_frames;
+        if item_len == 0 || x.len() < 2 * item_len || rng.random::<f32>() >= self.p {
+            return;
+        }
+        let b = x.len() / item_len;
+        let Ok(beta) = rand_distr::Beta::new(self.alpha, self.alpha) else {
+            return;
+        };
+        // Per item and bin: mean and standard deviation over frames.
+        let stats: Vec<(f32, f32)> = x
+            .chunks(n_frames)
+            .map(|row| {
+                let n = row.len() as f32;
+                let mean = row.iter().sum::<f32>() / n;
+                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+                (mean, (var + 1e-6).sqrt())
+            })
+            .collect();
+        let mut perm: Vec<usize> = (0..b).collect();
+        perm.shuffle(rng);
+        for (i, &j) in perm.iter().enumerate() {
+            let lambda: f32 = rand_distr::Distribution::sample(&beta, rng);
+            for bin in 0..n_bins {
+                let (m_i, s_i) = stats[i * n_bins + bin];
+                let (m_j, s_j) = stats[j * n_bins + bin];
+                let m = lambda * m_i + (1.0 - lambda) * m_j;
+                let s = lambda * s_i + (1.0 - lambda) * s_j;
+                let row =
+                    &mut x[i * item_len + bin * n_frames..i * item_len + (bin + 1) * n_frames];
+                row.iter_mut().for_each(|v| *v = (*v - m_i) / s_i * s + m);
             }
         }
     }
@@ -473,6 +577,57 @@ mod tests {
         assert_eq!(sp, [-1.0, 1.0, -2.0, 2.0]);
         let mut none = item;
         ItemNorm::None.apply(&mut none, 2);
+        let mut st = vec![1.0, 3.0, 10.0, 10.0];
+        ItemNorm::Standardize.apply(&mut st, 2); // bin 0: mean 2, sd 1; bin 1 constant
+        assert_eq!(st, vec![-1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            "standardise".parse::<ItemNorm>().unwrap(),
+            ItemNorm::Standardize
+        );
+
+        // Freq-MixStyle: p 0 leaves the batch alone; p 1 moves each bin's mean and spread
+        // between the item's own and its partner's, and keeps the shape over time.
+        let (bins, frames) = (3, 50);
+        let mut rng = auscult_experiment::seeded_rng(9, 0);
+        let batch: Vec<f32> = (0..2 * bins * frames)
+            .map(|i| {
+                let (item, t) = (i / (bins * frames), i % frames);
+                (t as f32 * 0.7).sin() * (1.0 + 4.0 * item as f32) + 10.0 * item as f32
+            })
+            .collect();
+        let mut x = batch.clone();
+        FreqMixStyle { p: 0.0, alpha: 0.4 }.apply(&mut x, bins, frames, &mut rng);
+        assert_eq!(x, batch);
+        let row_mean = |r: &[f32]| r.iter().sum::<f32>() / r.len() as f32;
+        let (lo, hi) = (
+            row_mean(&batch[..frames]),
+            row_mean(&batch[bins * frames..(bins + 1) * frames]),
+        );
+        let fms = FreqMixStyle { p: 1.0, alpha: 0.4 };
+        let mut moved = false;
+        for _ in 0..10 {
+            let mut x = batch.clone();
+            fms.apply(&mut x, bins, frames, &mut rng);
+            for (row, orig) in x.chunks(frames).zip(batch.chunks(frames)) {
+                let mean = row_mean(row);
+                assert!(
+                    (lo - 1e-3..hi + 1e-3).contains(&mean),
+                    "{mean} not in {lo}..{hi}"
+                );
+                // Same temporal shape: perfectly correlated with the original row.
+                let m0 = orig.iter().sum::<f32>() / frames as f32;
+                let cov: f32 = row
+                    .iter()
+                    .zip(orig)
+                    .map(|(a, b)| (a - mean) * (b - m0))
+                    .sum();
+                assert!(cov > 0.0);
+                moved |= (mean - m0).abs() > 0.5;
+            }
+        }
+        assert!(moved);
+        assert!(FreqMixStyle { p: 1.5, alpha: 0.4 }.validate().is_err());
+        assert!("cmvn".parse::<ItemNorm>().is_err());
         assert_eq!(none, item);
         // A device's colour (a constant per bin) is gone after Spectrum, in fit and apply.
         let coloured = [1.0 + 5.0, 3.0 + 5.0, 10.0 - 8.0, 14.0 - 8.0];

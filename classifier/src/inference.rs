@@ -374,7 +374,7 @@ impl<T: Display> Display for Key<T> {
 
 /// The sample rate in the header of every example's source file (each file read once);
 /// `None` where it cannot be read.
-fn source_rates(examples: &[Example]) -> Vec<Option<u32>> {
+pub(crate) fn source_rates(examples: &[Example]) -> Vec<Option<u32>> {
     let mut rates: BTreeMap<&Path, Option<u32>> = BTreeMap::new();
     examples
         .iter()

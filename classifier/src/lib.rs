@@ -37,7 +37,7 @@ pub mod supcon;
 pub mod training;
 
 pub use config::{ModelConfig, Recipe, TrainConfig};
-pub use data::{AugmentMix, ItemNorm, SpecAugment, default_examples, default_mel};
+pub use data::{AugmentMix, FreqMixStyle, ItemNorm, SpecAugment, default_examples, default_mel};
 pub use error::{Error, Result};
 pub use inference::{
     Classifier, Evaluation, Recording, SampleQuality, Segment, Summary, corpus_class_probability,

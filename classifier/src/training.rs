@@ -15,6 +15,7 @@
 //! | `curves.png`, `confusion.png` | training curves; confusion matrix (test split, else validation) |
 //! | `report.json` | the [`TrainReport`] |
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -32,12 +33,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{CONFIG_SCHEMA_VERSION, ModelConfig, TrainConfig};
 use crate::data::{FeatureSet, Normalization, compute_features, load_augmentation};
-use crate::inference::predict_probabilities;
+use crate::inference::{predict_probabilities, source_rates};
 use crate::loss::inverse_frequency_weights;
 use crate::metrics::{BootstrapOptions, Metrics};
 use crate::mixup::{MixupMode, mix};
 use crate::model::{Cnn, dropout_mask};
-use crate::sampler::{BalancedSampler, instance_batches, oversample};
+use crate::sampler::{
+    BalancedSampler, decorrelation_weights, instance_batches, oversample, weighted_batches,
+    weighted_index,
+};
 use crate::supcon::supcon_loss;
 use crate::{Error, Result};
 
@@ -243,6 +247,8 @@ struct Prepared {
     test_patients: Vec<String>,
     /// Indices into `train` forming one epoch of instance sampling (oversampled when asked).
     epoch_items: Vec<usize>,
+    /// Device group of every training item (generated items form their own group).
+    groups: Vec<usize>,
     n_real: usize,
     class_weights: Vec<f32>,
 }
@@ -282,6 +288,21 @@ fn prepare(
         norm
     };
     let n_real = train.len();
+    let mut group_ids: BTreeMap<String, usize> = BTreeMap::new();
+    let mut group_of = |key: String| {
+        let next = group_ids.len();
+        *group_ids.entry(key).or_insert(next)
+    };
+    // A recording chain: the device and the source file's sample rate.
+    let mut groups: Vec<usize> = data
+        .train
+        .iter()
+        .zip(source_rates(&data.train))
+        .map(|(e, rate)| {
+            let device = e.device().map_or("unknown", |d| d.code());
+            group_of(format!("{device}@{}", rate.unwrap_or(0)))
+        })
+        .collect();
     let real_counts = train.class_counts(n_classes);
     if !augment.is_empty() {
         let mut rng = seeded_rng(cfg.seed, STREAM_AUGMENT_SELECT);
@@ -296,6 +317,8 @@ fn prepare(
         )?;
         train.data.extend_from_slice(&generated.data);
         train.labels.extend_from_slice(&generated.labels);
+        let g = group_of("generated".into());
+        groups.resize(train.labels.len(), g);
     }
     for set in [&mut train, &mut val, &mut test] {
         norm.apply(&mut set.data, n_frames);
@@ -335,6 +358,7 @@ fn prepare(
         val_patients: data.val.iter().map(|e| e.patient.clone()).collect(),
         test_patients: data.test.iter().map(|e| e.patient.clone()).collect(),
         epoch_items,
+        groups,
         n_real,
         class_weights,
     })
@@ -426,7 +450,17 @@ fn run_training(
     // Epochs after the checkpoint were not saved: their lines go, and are logged again.
     let mut log = MetricsLog::open_truncated(run.file(files::METRICS), state.epoch)?;
 
-    let balanced = BalancedSampler::new(&p.train.labels, n_classes)?;
+    let (balanced, item_weights) = if cfg.device_balance {
+        (
+            BalancedSampler::with_groups(&p.train.labels, &p.groups, n_classes)?,
+            Some(weighted_index(&decorrelation_weights(
+                &p.train.labels,
+                &p.groups,
+            ))?),
+        )
+    } else {
+        (BalancedSampler::new(&p.train.labels, n_classes)?, None)
+    };
     let steps_per_epoch =
         instance_batches(p.epoch_items.len(), cfg.batch_size, &mut seeded_rng(0, 0)).len();
     let total_steps = steps_per_epoch * cfg.epochs;
@@ -439,7 +473,11 @@ fn run_training(
     while state.epoch < cfg.epochs && !state.stopped_early {
         let epoch = state.epoch + 1;
         let started = Instant::now();
-        let batches = instance_batches(p.epoch_items.len(), cfg.batch_size, &mut streams.order);
+        let batches = match &item_weights {
+            // Indices into `train` drawn by weight; `epoch_items` is the identity then.
+            Some(w) => weighted_batches(w, p.epoch_items.len(), cfg.batch_size, &mut streams.order),
+            None => instance_batches(p.epoch_items.len(), cfg.batch_size, &mut streams.order),
+        };
         progress.start(
             &format!("epoch {epoch}/{}", cfg.epochs),
             batches.len() as u64,
@@ -486,6 +524,10 @@ fn run_training(
                 }
                 _ => mix(&xa, &la, &xa, &la, n_classes, 0.0),
             };
+            let mut mixed = mixed;
+            if let Some(fms) = &cfg.freq_mixstyle {
+                fms.apply(&mut mixed.x, n_bins, n_frames, &mut streams.spec_augment);
+            }
             let x = Tensor::<4>::from_data(
                 TensorData::new(mixed.x, [b, 1, n_bins, n_frames]),
                 &train_device,

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use auscult_classifier::{
-    AugmentMix, ClassLoss, CnnConfig, MixupMode, Recipe, TrainConfig, TrainReport, resume, train,
+    AugmentMix, ClassLoss, CnnConfig, FreqMixStyle, ItemNorm, MixupMode, Recipe, TrainConfig,
+    TrainReport, resume, train,
 };
 use auscult_datasets::{
     ExampleSet, Format, GeneratedCorpus, LoadOptions, SYNTH_REPORT_FILE, SplitSpec, load_examples,
@@ -79,6 +80,23 @@ pub struct Args {
     /// Naive oversampling: duplicate minority-class examples up to the majority count.
     #[arg(long)]
     pub oversample: bool,
+    /// Make the recording chain (ICBHI device from the file name, and the file's sample rate)
+    /// independent of the label in training batches: items are drawn with weights
+    /// P(chain) P(class) / P(chain, class), so a stethoscope whose few recordings are mostly
+    /// abnormal is not learnt as a sign of disease.
+    #[arg(long)]
+    pub device_balance: bool,
+    /// What each item loses on its own before the fitted normalisation: none, gain (overall
+    /// level), spectrum (each Mel bin's mean over the item: gain and the device's frequency
+    /// response) or standardize (each bin's mean and spread). Default: the recipe's
+    /// (spectrum for icbhi, none for compact).
+    #[arg(long, value_name = "NORM", value_parser = parse_item_norm)]
+    pub item_norm: Option<ItemNorm>,
+    /// Freq-MixStyle: with probability P per batch, mix each item's per-Mel-bin mean and
+    /// spread over time with another item's (weight ~ Beta(ALPHA, ALPHA), ALPHA default 0.4),
+    /// so the model sees each cycle with other recordings' spectral colour and noise level.
+    #[arg(long, value_name = "P[:ALPHA]", value_parser = parse_freq_mixstyle)]
+    pub freq_mixstyle: Option<FreqMixStyle>,
     /// Turn SpecAugment (time and frequency masks) off.
     #[arg(long)]
     pub no_spec_augment: bool,
@@ -145,6 +163,9 @@ impl Default for Args {
             loss: None,
             focal_gamma: None,
             oversample: false,
+            device_balance: false,
+            item_norm: None,
+            freq_mixstyle: None,
             no_spec_augment: false,
             model: None,
             epochs: None,
@@ -169,6 +190,27 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 fn parse_split(s: &str) -> Result<SplitSpec, String> {
     s.parse::<SplitSpec>()
+}
+
+fn parse_freq_mixstyle(s: &str) -> Result<FreqMixStyle, String> {
+    let (p, alpha) = match s.split_once(':') {
+        Some((p, a)) => (p, Some(a)),
+        None => (s, None),
+    };
+    let mut f = FreqMixStyle {
+        p: p.parse()
+            .map_err(|_| format!("`{p}` is not a probability"))?,
+        ..FreqMixStyle::default()
+    };
+    if let Some(a) = alpha {
+        f.alpha = a.parse().map_err(|_| format!("`{a}` is not a number"))?;
+    }
+    f.validate().map_err(|e| e.to_string())?;
+    Ok(f)
+}
+
+fn parse_item_norm(s: &str) -> Result<ItemNorm, String> {
+    s.parse::<ItemNorm>().map_err(|e| e.to_string())
 }
 
 fn parse_recipe(s: &str) -> Result<Recipe, String> {
@@ -295,6 +337,15 @@ pub fn resolve_config(args: &Args, recipe: Recipe) -> anyhow::Result<TrainConfig
         };
     } else if let (Some(g), ClassLoss::Focal { gamma }) = (args.focal_gamma, &mut cfg.loss) {
         *gamma = g;
+    }
+    if let Some(f) = args.freq_mixstyle {
+        cfg.freq_mixstyle = Some(f);
+    }
+    if let Some(n) = args.item_norm {
+        cfg.item_norm = n;
+    }
+    if args.device_balance {
+        cfg.device_balance = true;
     }
     if args.oversample {
         cfg.oversample = true;

@@ -6,6 +6,7 @@
 use std::f64::consts::PI;
 use std::path::Path;
 
+use auscult_audio::MelScale;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -31,30 +32,14 @@ pub(crate) const NORMAL_PROFILE_DB: [f64; 64] = [
 /// Upper edge of the profile's Mel bands, Hz.
 const PROFILE_FMAX: f64 = 8000.0;
 
-/// Slaney Mel scale (librosa's default): linear below 1 kHz, logarithmic above.
-pub(crate) fn hz_to_mel(f: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if f >= min_log_hz {
-        min_log_mel + (f / min_log_hz).ln() / logstep
-    } else {
-        f / f_sp
-    }
+/// Slaney Mel scale (librosa's default), the audio crate's.
+fn hz_to_mel(f: f64) -> f64 {
+    auscult_audio::hz_to_mel(f, MelScale::Slaney)
 }
 
 /// Inverse of [`hz_to_mel`].
-pub(crate) fn mel_to_hz(m: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if m >= min_log_mel {
-        min_log_hz * ((m - min_log_mel) * logstep).exp()
-    } else {
-        f_sp * m
-    }
+fn mel_to_hz(m: f64) -> f64 {
+    auscult_audio::mel_to_hz(m, MelScale::Slaney)
 }
 
 /// The `n + 2` Mel band edges (Hz) of `n` Slaney bands between 0 and `f_max`.
