@@ -84,8 +84,12 @@ pub struct Args {
     /// independent of the label in training batches: items are drawn with weights
     /// P(chain) P(class) / P(chain, class), so a stethoscope whose few recordings are mostly
     /// abnormal is not learnt as a sign of disease.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_device_balance")]
     pub device_balance: bool,
+    /// Sample training batches without regard to the recording chain (turns off the icbhi
+    /// recipe's --device-balance).
+    #[arg(long)]
+    pub no_device_balance: bool,
     /// What each item loses on its own before the fitted normalisation: none, gain (overall
     /// level), spectrum (each Mel bin's mean over the item: gain and the device's frequency
     /// response) or standardize (each bin's mean and spread). Default: the recipe's
@@ -164,6 +168,7 @@ impl Default for Args {
             focal_gamma: None,
             oversample: false,
             device_balance: false,
+            no_device_balance: false,
             item_norm: None,
             freq_mixstyle: None,
             no_spec_augment: false,
@@ -346,6 +351,9 @@ pub fn resolve_config(args: &Args, recipe: Recipe) -> anyhow::Result<TrainConfig
     }
     if args.device_balance {
         cfg.device_balance = true;
+    }
+    if args.no_device_balance {
+        cfg.device_balance = false;
     }
     if args.oversample {
         cfg.oversample = true;
