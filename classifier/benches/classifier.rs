@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 use auscult_classifier::config::{CONFIG_SCHEMA_VERSION, ModelConfig};
 use auscult_classifier::data::Normalization;
+use auscult_classifier::files;
 use auscult_classifier::loss::soft_cross_entropy;
 use auscult_classifier::supcon::supcon_loss;
-use auscult_classifier::training::files;
 use auscult_classifier::{Classifier, CnnConfig, TrainConfig};
 use auscult_experiment::{save_module, seeded_rng};
 use burn::grad_clipping::GradientClippingConfig;

@@ -215,12 +215,6 @@ impl TrainConfig {
         }
     }
 
-    /// Study arm (b), the default: Balanced Mixup + SupCon. Arm (c) is this plus generated
-    /// corpora passed to [`crate::train`].
-    pub fn balanced_mixup_supcon() -> Self {
-        Self::default()
-    }
-
     /// Study arm (d): naive oversampling of the minority classes, plain cross-entropy.
     pub fn oversampling() -> Self {
         Self {

@@ -19,11 +19,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
 use crate::data::{FeatureSet, Normalization, compute_features};
+use crate::files;
 use crate::metrics::{
     BootstrapOptions, GroupMetrics, Metrics, argmax, group_metrics, normal_class,
 };
 use crate::model::Cnn;
-use crate::training::files;
 use crate::{Error, Result};
 
 /// Items per forward pass at inference.

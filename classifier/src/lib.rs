@@ -21,11 +21,12 @@
 //! Modules: [`metrics`] (ICBHI score, F1, AUROC, bootstrap), [`supcon`] and [`loss`] (the
 //! losses), [`mixup`] and [`sampler`] (batch construction), [`model`] (the CNN), [`data`]
 //! (features, normalisation, SpecAugment, generated corpora), [`config`], [`training`],
-//! [`inference`].
+//! [`inference`], [`files`] (the names inside a run directory).
 
 pub mod config;
 pub mod data;
 mod error;
+pub mod files;
 pub mod inference;
 pub mod kernels;
 pub mod loss;

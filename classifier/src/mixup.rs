@@ -57,11 +57,6 @@ impl std::str::FromStr for MixupMode {
 }
 
 impl MixupMode {
-    /// Whether this mode draws a class-balanced batch each step.
-    pub fn uses_balanced_batch(self) -> bool {
-        matches!(self, Self::Balanced | Self::BalancedSampling)
-    }
-
     /// Draws this step's mixing coefficient (0 for the modes that do not mix).
     pub fn sample_lambda(self, alpha: f32, rng: &mut impl Rng) -> Result<f32> {
         let beta = |a: f32, b: f32| {

@@ -32,7 +32,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 
 use crate::Error;
-use crate::kernels;
+pub use crate::kernels::avg_pool;
+use crate::kernels::{self, pool_factors};
 
 /// Architecture of the classifier (saved in the run's `config.json`).
 #[derive(Config, Debug, PartialEq)]
@@ -243,40 +244,6 @@ impl ConvBlock {
         }
         avg_pool(x, self.pool)
     }
-}
-
-/// The pooling factors [`avg_pool`] applies to an `[h, w]` map: `k`, except 1 on an axis
-/// shorter than its factor.
-fn pool_factors([h, w]: [usize; 2], k: [usize; 2]) -> [usize; 2] {
-    let kh = if k[0] <= h { k[0].max(1) } else { 1 };
-    let kw = if k[1] <= w { k[1].max(1) } else { 1 };
-    [kh, kw]
-}
-
-/// Non-overlapping average pooling by `k = [kh, kw]` (floor mode: a remainder row or column is
-/// dropped, as PyTorch's `avg_pool2d`); an axis shorter than its factor is not pooled.
-///
-/// On `flex` this is our one-pass kernel ([`kernels::avg_pool`]); elsewhere a reshape and two
-/// means, which on `flex` was already several times faster than burn's `avg_pool2d` (see the
-/// README's profile).
-pub fn avg_pool(x: Tensor<4>, k: [usize; 2]) -> Tensor<4> {
-    let [b, c, h, w] = x.dims();
-    let [kh, kw] = pool_factors([h, w], k);
-    if kh == 1 && kw == 1 {
-        return x;
-    }
-    let x = match kernels::avg_pool(x.clone(), [kh, kw]) {
-        Some(pooled) => return pooled,
-        None => x,
-    };
-    let (oh, ow) = (h / kh, w / kw);
-    let x = if oh * kh != h || ow * kw != w {
-        x.slice([0..b, 0..c, 0..oh * kh, 0..ow * kw])
-    } else {
-        x
-    };
-    let x: Tensor<6> = x.reshape([b, c, oh, kh, ow, kw]);
-    x.mean_dim(5).mean_dim(3).reshape([b, c, oh, ow])
 }
 
 /// The classifier network (see the module docs).

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{CONFIG_SCHEMA_VERSION, ModelConfig, TrainConfig};
 use crate::data::{FeatureSet, Normalization, compute_features, load_augmentation};
+use crate::files;
 use crate::inference::{predict_probabilities, source_rates};
 use crate::loss::inverse_frequency_weights;
 use crate::metrics::{BootstrapOptions, Metrics};
@@ -44,30 +45,6 @@ use crate::sampler::{
 };
 use crate::supcon::supcon_loss;
 use crate::{Error, Result};
-
-/// File names inside a run directory.
-pub mod files {
-    /// Resolved configuration.
-    pub const CONFIG: &str = "config.json";
-    /// Feature normalisation.
-    pub const NORMALIZATION: &str = "normalization.json";
-    /// Last epoch's weights (in the checkpoint, and published at the top level).
-    pub const MODEL: &str = "model.bpk";
-    /// Best validation epoch's weights (in the checkpoint, and published at the top level).
-    pub const BEST: &str = "best.bpk";
-    /// Optimiser state (in the checkpoint only).
-    pub const OPTIMIZER: &str = "optimizer.bpk";
-    /// One line per epoch.
-    pub const METRICS: &str = "metrics.jsonl";
-    /// Final report.
-    pub const REPORT: &str = "report.json";
-    /// Provenance.
-    pub const PROVENANCE: &str = "provenance.json";
-    /// Training curves.
-    pub const CURVES: &str = "curves.png";
-    /// Confusion matrix.
-    pub const CONFUSION: &str = "confusion.png";
-}
 
 // Random streams of a run (seeded_rng(seed, stream)).
 const STREAM_INIT: u64 = 0;

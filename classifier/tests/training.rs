@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auscult_audio::{MelConfig, MelSpectrogram};
-use auscult_classifier::training::files;
+use auscult_classifier::files;
 use auscult_classifier::{
     AugmentMix, Classifier, CnnConfig, MixupMode, TrainConfig, corpus_class_probability, evaluate,
     resume, train,

@@ -19,7 +19,7 @@
 //! They run on `flex` with `f32` tensors (the batch normalisation in inference too, with the
 //! running statistics); on any other backend or dtype (the Vulkan GPU path), and for a frozen
 //! batch norm on an autodiff device, the public functions fall back to burn's own
-//! `conv2d`, `BatchNorm`, `relu` and [`crate::model::avg_pool`], so the model stays generic over
+//! `conv2d`, `BatchNorm`, `relu` and [`avg_pool`], so the model stays generic over
 //! the device. The tests compare values and gradients with burn's own operations.
 
 mod conv;
@@ -481,7 +481,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 ///
 /// # Shapes
 /// `x` `[B, C, H, W]` -> `[B, C, H / kh, W / kw]`
-pub fn avg_pool(x: Tensor<4>, k: [usize; 2]) -> Option<Tensor<4>> {
+pub fn avg_pool_flex(x: Tensor<4>, k: [usize; 2]) -> Option<Tensor<4>> {
     let [_, _, h, w] = x.dims();
     if !on_flex_f32(&x) || k.contains(&0) || k[0] > h || k[1] > w {
         return None;
@@ -489,6 +489,40 @@ pub fn avg_pool(x: Tensor<4>, k: [usize; 2]) -> Option<Tensor<4>> {
     Some(Tensor::from_dispatch(
         <Dispatch as CnnKernels>::avg_pool_non_overlapping(x.into_dispatch(), k[0], k[1]),
     ))
+}
+
+/// The pooling factors [`avg_pool`] applies to an `[h, w]` map: `k`, except 1 on an axis
+/// shorter than its factor.
+pub(crate) fn pool_factors([h, w]: [usize; 2], k: [usize; 2]) -> [usize; 2] {
+    let kh = if k[0] <= h { k[0].max(1) } else { 1 };
+    let kw = if k[1] <= w { k[1].max(1) } else { 1 };
+    [kh, kw]
+}
+
+/// Non-overlapping average pooling by `k = [kh, kw]` (floor mode: a remainder row or column is
+/// dropped, as PyTorch's `avg_pool2d`); an axis shorter than its factor is not pooled.
+///
+/// On `flex` this is our one-pass kernel ([`avg_pool_flex`]); elsewhere a reshape and two
+/// means, which on `flex` was already several times faster than burn's `avg_pool2d` (see the
+/// README's profile).
+pub fn avg_pool(x: Tensor<4>, k: [usize; 2]) -> Tensor<4> {
+    let [b, c, h, w] = x.dims();
+    let [kh, kw] = pool_factors([h, w], k);
+    if kh == 1 && kw == 1 {
+        return x;
+    }
+    let x = match avg_pool_flex(x.clone(), [kh, kw]) {
+        Some(pooled) => return pooled,
+        None => x,
+    };
+    let (oh, ow) = (h / kh, w / kw);
+    let x = if oh * kh != h || ow * kw != w {
+        x.slice([0..b, 0..c, 0..oh * kh, 0..ow * kw])
+    } else {
+        x
+    };
+    let x: Tensor<6> = x.reshape([b, c, oh, kh, ow, kw]);
+    x.mean_dim(5).mean_dim(3).reshape([b, c, oh, ow])
 }
 
 /// `relu(norm.forward(x))`: see [`batch_norm_relu_pool`] (without pooling).
@@ -504,7 +538,7 @@ pub fn batch_norm_relu(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 /// one fused kernel with the batch statistics, which also updates the running statistics as
 /// burn's `BatchNorm` does; in inference (no autodiff) the same fused forward with the running
 /// statistics. Otherwise (other backends, a frozen layer on an autodiff device) burn's
-/// `BatchNorm` and `relu`, then [`crate::model::avg_pool`].
+/// `BatchNorm` and `relu`, then [`avg_pool`].
 ///
 /// # Shapes
 /// `x` `[B, C, H, W]` -> `[B, C, H / kh, W / kw]`
@@ -533,7 +567,7 @@ pub fn batch_norm_relu_pool(norm: &BatchNorm, x: Tensor<4>, pool: [usize; 2]) ->
                 kw,
             ));
         }
-        return crate::model::avg_pool(relu(norm.forward(x)), [kh, kw]);
+        return avg_pool(relu(norm.forward(x)), [kh, kw]);
     }
     let device = x.device();
     let stats: Tensor<2> = Tensor::from_dispatch(<Dispatch as CnnKernels>::channel_stats(
@@ -649,10 +683,10 @@ mod tests {
         ] {
             let x =
                 Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device).require_grad();
-            let ours = avg_pool(x.clone(), k).unwrap();
+            let ours = avg_pool_flex(x.clone(), k).unwrap();
             let theirs = avg_pool2d(x.clone(), AvgPoolOptions::new(k).with_stride(k));
             assert_eq!(ours.dims(), theirs.dims());
-            assert_eq!(crate::model::avg_pool(x.clone(), k).dims(), theirs.dims());
+            assert_eq!(avg_pool(x.clone(), k).dims(), theirs.dims());
             let upstream = Tensor::<4>::random(ours.dims(), Distribution::Default, &device);
             assert!(max_abs_diff(ours.clone(), theirs.clone()) < 1e-6);
             let g1 = (ours * upstream.clone()).sum().backward();

@@ -401,7 +401,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = if let Some(dir) = &args.resume {
         let spec: DataSpec = read_json(&dir.join(DATA_FILE))?;
         let saved: auscult_classifier::ModelConfig =
-            read_json(&dir.join(auscult_classifier::training::files::CONFIG))?;
+            read_json(&dir.join(auscult_classifier::files::CONFIG))?;
         let data = spec.load(&saved.train)?;
         let corpora = spec.corpora()?;
         resume(dir, &data, &corpora, args.allow_data_change, &progress)
@@ -437,10 +437,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("warning: {}: {}", p.path.display(), p.problem);
         }
         let corpora = spec.corpora()?;
-        if out
-            .join(auscult_classifier::training::files::CONFIG)
-            .exists()
-        {
+        if out.join(auscult_classifier::files::CONFIG).exists() {
             bail!(
                 "{} already holds a run; pass --resume {} to continue it or choose another --out",
                 out.display(),

@@ -1,0 +1,22 @@
+//! File names inside a classifier run directory.
+
+/// Resolved configuration.
+pub const CONFIG: &str = "config.json";
+/// Feature normalisation.
+pub const NORMALIZATION: &str = "normalization.json";
+/// Last epoch's weights (in the checkpoint, and published at the top level).
+pub const MODEL: &str = "model.bpk";
+/// Best validation epoch's weights (in the checkpoint, and published at the top level).
+pub const BEST: &str = "best.bpk";
+/// Optimiser state (in the checkpoint only).
+pub const OPTIMIZER: &str = "optimizer.bpk";
+/// One line per epoch.
+pub const METRICS: &str = "metrics.jsonl";
+/// Final report.
+pub const REPORT: &str = "report.json";
+/// Provenance.
+pub const PROVENANCE: &str = "provenance.json";
+/// Training curves.
+pub const CURVES: &str = "curves.png";
+/// Confusion matrix.
+pub const CONFUSION: &str = "confusion.png";
