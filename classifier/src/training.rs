@@ -172,19 +172,7 @@ pub fn resume(
     if !allow_data_change && run.file(files::PROVENANCE).is_file() {
         let recorded: Provenance = run.load_json(files::PROVENANCE)?;
         let (_, sources) = data_sources(data, augment);
-        let now = auscult_experiment::fingerprint_files(&sources)?;
-        if now != recorded.data_fingerprint {
-            return Err(Error::data(format!(
-                "{}: the data differs from what this run was trained on ({} files, fingerprint \
-                 {}; now {} files, fingerprint {}); resume with the original data, start a new \
-                 run, or allow the change explicitly (`--allow-data-change`)",
-                out.display(),
-                recorded.data_files,
-                &recorded.data_fingerprint[..12.min(recorded.data_fingerprint.len())],
-                sources.len(),
-                &now[..12],
-            )));
-        }
+        recorded.verify_data(out, &sources)?;
     }
     run_training(saved.train, data, augment, run, true, progress)
 }

@@ -35,6 +35,22 @@ pub enum Error {
         /// The file that marks it as a run.
         marker: String,
     },
+    /// A run was resumed on data other than the data it was trained on.
+    #[error(
+        "{path}: the data differs from what this run was trained on ({recorded_files} files, fingerprint {recorded}; now {now_files} files, fingerprint {now}); resume with the original data, start a new run, or allow the change explicitly (`--allow-data-change`)"
+    )]
+    DataChanged {
+        /// The run directory.
+        path: PathBuf,
+        /// Files fingerprinted when the run began.
+        recorded_files: usize,
+        /// The start of the recorded fingerprint.
+        recorded: String,
+        /// Files fingerprinted now.
+        now_files: usize,
+        /// The start of the fingerprint now.
+        now: String,
+    },
     /// `--resume` was given but the directory holds no run to resume.
     #[error("{path} holds no run to resume (expected {expected}); start a new run there instead")]
     NothingToResume {

@@ -48,6 +48,25 @@ impl Provenance {
     }
 }
 
+impl Provenance {
+    /// Checks that `files` are the data this run recorded (the same [`fingerprint_files`]);
+    /// otherwise [`Error::DataChanged`] naming the run directory `run`.
+    pub fn verify_data(&self, run: &Path, files: &[PathBuf]) -> Result<()> {
+        let now = fingerprint_files(files)?;
+        if now == self.data_fingerprint {
+            return Ok(());
+        }
+        let short = |s: &str| s.chars().take(12).collect::<String>();
+        Err(Error::DataChanged {
+            path: run.to_path_buf(),
+            recorded_files: self.data_files,
+            recorded: short(&self.data_fingerprint),
+            now_files: files.len(),
+            now: short(&now),
+        })
+    }
+}
+
 /// SHA-256 (hex) over the sorted file list: each file's name, length and bytes.
 pub fn fingerprint_files(files: &[PathBuf]) -> Result<String> {
     let mut sorted: Vec<&PathBuf> = files.iter().collect();

@@ -34,8 +34,10 @@ use crate::quantizer::CodeUsage;
 use crate::sampling::SamplingConfig;
 use crate::tone::ToneTrack;
 use crate::trainer::{PriorBatch, PriorTrainer, scalar};
-use crate::training::provenance;
-use crate::vqvae_model::{CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VQ_STATE_FILE, VqVaeModel};
+use crate::training::{provenance, verify_data};
+use crate::vqvae_model::{
+    CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, PROVENANCE_FILE, VQ_STATE_FILE, VqVaeModel,
+};
 use crate::{Error, Result};
 
 /// Folder inside a prior directory that holds its VQ-VAE.
@@ -88,6 +90,10 @@ pub struct PriorTrainConfig {
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
     pub resume: bool,
+    /// With `resume`: continue even if the data's files differ from the fingerprint recorded
+    /// in `provenance.json` (not saved).
+    #[serde(skip)]
+    pub allow_data_change: bool,
 }
 
 impl Default for PriorTrainConfig {
@@ -109,6 +115,7 @@ impl Default for PriorTrainConfig {
             plan: true,
             tone: true,
             resume: false,
+            allow_data_change: false,
         }
     }
 }
@@ -306,7 +313,7 @@ fn copy_vqvae(from: &Path, to: &Path) -> Result<()> {
         CONFIG_FILE,
         MODEL_FILE,
         VQ_STATE_FILE,
-        "provenance.json",
+        PROVENANCE_FILE,
         "report.json",
         crate::texture::TEXTURE_FILE,
     ] {
@@ -314,7 +321,7 @@ fn copy_vqvae(from: &Path, to: &Path) -> Result<()> {
         if !src.exists()
             && matches!(
                 name,
-                "provenance.json" | "report.json" | crate::texture::TEXTURE_FILE
+                PROVENANCE_FILE | "report.json" | crate::texture::TEXTURE_FILE
             )
         {
             continue;
@@ -367,6 +374,7 @@ pub fn train_prior(
     let vcfg = &vq.config.model;
     let mut cfg = config.clone();
     cfg.resume = false;
+    cfg.allow_data_change = false;
     cfg.model.vocab_size = vcfg.codebook_size;
     cfg.model.num_classes = vcfg.num_classes;
     cfg.model.seq_len = vcfg.codes_per_example();
@@ -403,11 +411,14 @@ pub fn train_prior(
                     .to_string(),
             });
         }
+        if !config.allow_data_change {
+            verify_data(&run, &[&data.train, &data.val])?;
+        }
         cfg = saved;
     } else {
         copy_vqvae(vqvae_dir, &run.file(VQVAE_DIR))?;
         run.save_json(
-            "provenance.json",
+            PROVENANCE_FILE,
             &provenance(&[&data.train, &data.val], cfg.seed)?,
         )?;
     }

@@ -23,7 +23,8 @@ use crate::quantizer::{CodeUsage, QuantizerConfig};
 use crate::texture::{TEXTURE_FILE, Texture};
 use crate::trainer::{DetailLoss, VqVaeTrainer};
 use crate::vqvae_model::{
-    CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VQ_STATE_FILE, VqParts, VqState, run_pass,
+    CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, PROVENANCE_FILE, VQ_STATE_FILE, VqParts, VqState,
+    run_pass,
 };
 use crate::{Error, Result};
 
@@ -77,6 +78,10 @@ pub struct VqVaeTrainConfig {
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
     pub resume: bool,
+    /// With `resume`: continue even if the data's files differ from the fingerprint recorded
+    /// in `provenance.json` (not saved).
+    #[serde(skip)]
+    pub allow_data_change: bool,
 }
 
 impl Default for VqVaeTrainConfig {
@@ -119,6 +124,7 @@ impl Default for VqVaeTrainConfig {
             texture_shrinkage: crate::texture::DEFAULT_SHRINKAGE,
             random_placement: true,
             resume: false,
+            allow_data_change: false,
         }
     }
 }
@@ -323,22 +329,39 @@ fn normalised(data: &[LogMel], norm: &Normalizer) -> Vec<LogMel> {
         .collect()
 }
 
-/// Provenance of a run over `examples`: the distinct source files.
-pub(crate) fn provenance(examples: &[&[Example]], seed: u64) -> Result<Provenance> {
+/// The distinct source files of `examples` that exist, sorted: what the provenance
+/// fingerprints.
+fn source_files(examples: &[&[Example]]) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = examples
         .iter()
         .flat_map(|s| s.iter().map(|e| e.source.clone()))
+        .filter(|f| f.is_file())
         .collect();
     files.sort();
     files.dedup();
+    files
+}
+
+/// Provenance of a run over `examples`: the distinct source files.
+pub(crate) fn provenance(examples: &[&[Example]], seed: u64) -> Result<Provenance> {
+    let files = source_files(examples);
     let mut roots: Vec<PathBuf> = files
         .iter()
         .filter_map(|f| f.parent().map(Path::to_path_buf))
         .collect();
     roots.sort();
     roots.dedup();
-    let existing: Vec<PathBuf> = files.into_iter().filter(|f| f.is_file()).collect();
-    Ok(Provenance::new(roots, &existing, seed)?)
+    Ok(Provenance::new(roots, &files, seed)?)
+}
+
+/// Checks, before a resume, that `examples` come from the files the run in `run` recorded in
+/// its `provenance.json` (a run without one passes).
+pub(crate) fn verify_data(run: &RunDir, examples: &[&[Example]]) -> Result<()> {
+    if !run.file(PROVENANCE_FILE).is_file() {
+        return Ok(());
+    }
+    let recorded: Provenance = run.load_json(PROVENANCE_FILE)?;
+    Ok(recorded.verify_data(run.path(), &source_files(examples))?)
 }
 
 /// Reconstruction quality of a pass over normalised `data`.
@@ -483,8 +506,10 @@ pub fn train_vqvae(
         saved.epochs = config.epochs;
         saved.device = config.device;
         saved.resume = false;
+        saved.allow_data_change = false;
         let mut ours = cfg.clone();
         ours.resume = false;
+        ours.allow_data_change = false;
         if saved != ours {
             return Err(Error::Incompatible {
                 path: run.file(CONFIG_FILE),
@@ -492,6 +517,9 @@ pub fn train_vqvae(
                          it with the same --config and flags (only --epochs may change)"
                     .to_string(),
             });
+        }
+        if !config.allow_data_change {
+            verify_data(&run, &[&data.train, &data.val])?;
         }
         cfg = saved;
     }
@@ -510,7 +538,7 @@ pub fn train_vqvae(
     }
     if checkpoint.is_none() {
         run.save_json(
-            "provenance.json",
+            PROVENANCE_FILE,
             &provenance(&[&data.train, &data.val], cfg.seed)?,
         )?;
     }

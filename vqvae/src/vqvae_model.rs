@@ -35,6 +35,8 @@ pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
 pub const VQ_STATE_FILE: &str = "vq_state.json";
 /// The resolved configuration of a run.
 pub const CONFIG_FILE: &str = "config.json";
+/// What made a run: program, data fingerprint, seed (see [`auscult_experiment::Provenance`]).
+pub const PROVENANCE_FILE: &str = "provenance.json";
 
 /// The VQ-VAE's state outside its trainable weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

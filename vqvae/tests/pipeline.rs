@@ -100,6 +100,17 @@ fn train_resume_prior_and_generate() {
     assert!(err.contains("--resume"), "{err}");
     let mut again = tiny_vq(6);
     again.resume = true;
+    // Resuming on changed data is refused (the source files' fingerprint differs).
+    let source = set.train[0].source.clone();
+    let original = std::fs::read(&source).unwrap();
+    let mut changed = original.clone();
+    changed.push(0);
+    std::fs::write(&source, &changed).unwrap();
+    let refused = train_vqvae(&again, &set, &resumed, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("the data differs"), "{refused}");
+    std::fs::write(&source, &original).unwrap();
     train_vqvae(&again, &set, &resumed, &NoProgress).unwrap();
     assert_eq!(
         rec,
@@ -129,6 +140,22 @@ fn train_resume_prior_and_generate() {
     let prior = train_prior(&vq_dir, &pcfg, &set, &prior_dir, &NoProgress).unwrap();
     let loss = column(&prior_dir.join("metrics.jsonl"), "train_loss");
     assert!(loss[2] < loss[0], "prior loss did not fall: {loss:?}");
+    // The prior's resume checks the data too, unless told to allow the change.
+    std::fs::write(&source, &changed).unwrap();
+    let mut presume = pcfg.clone();
+    presume.resume = true;
+    let refused = train_prior(&vq_dir, &presume, &set, &prior_dir, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("the data differs"), "{refused}");
+    presume.allow_data_change = true;
+    train_prior(&vq_dir, &presume, &set, &prior_dir, &NoProgress).unwrap();
+    std::fs::write(&source, &original).unwrap();
+    assert_eq!(
+        loss,
+        column(&prior_dir.join("metrics.jsonl"), "train_loss"),
+        "a resume of a finished prior trains nothing more"
+    );
     assert!(
         prior.bits_per_code.is_finite() && prior.bits_per_code < prior.uniform_bits_per_code + 1.0
     );

@@ -63,6 +63,10 @@ pub struct Args {
     /// Continue the run in --out from its last complete epoch.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: continue even if the data's files differ from those the run was trained
+    /// on (by default a changed fingerprint is an error).
+    #[arg(long, requires = "resume")]
+    pub allow_data_change: bool,
     /// Print the report as JSON (and no progress bars).
     #[arg(long)]
     pub json: bool,
@@ -106,6 +110,7 @@ pub fn resolve_config(args: &Args) -> anyhow::Result<PriorTrainConfig> {
         cfg.tone = false;
     }
     cfg.resume = args.resume;
+    cfg.allow_data_change = args.allow_data_change;
     Ok(cfg)
 }
 
