@@ -169,6 +169,92 @@ pub struct Reference {
     pub detail: Vec<Option<crate::detail::DetailStats>>,
 }
 
+impl Reference {
+    /// Checks that the reference belongs to a prior over `classes` with `vocab_size` codes
+    /// per position and `seq_len` positions on `n_mels` Mel bins, and that its per-example
+    /// lists agree: a foreign or hand-edited `reference.json` is an error naming what is
+    /// wrong, never an index out of range later.
+    pub fn validate(
+        &self,
+        classes: &[String],
+        vocab_size: usize,
+        seq_len: usize,
+        n_mels: usize,
+    ) -> Result<()> {
+        let bad = |reason: String| Err(Error::config("reference", reason));
+        let k = classes.len();
+        if self.classes != classes {
+            return bad(format!(
+                "lists classes [{}] but the prior has [{}]",
+                self.classes.join(", "),
+                classes.join(", ")
+            ));
+        }
+        if self.n_mels != n_mels || self.n_frames == 0 || self.pool == 0 {
+            return bad(format!(
+                "has {} Mel bins, {} frames and pooling {} (the model has {n_mels} bins; frames                  and pooling must be positive)",
+                self.n_mels, self.n_frames, self.pool
+            ));
+        }
+        if self.class_counts.len() != k
+            || self.band_profiles.len() != k
+            || self.band_profiles.iter().any(|p| p.len() != n_mels)
+            || (!self.detail.is_empty() && self.detail.len() != k)
+        {
+            return bad(format!(
+                "its per-class lists (counts, band profiles [{k} x {n_mels}], detail) do not                  have one entry per class"
+            ));
+        }
+        let n = self.labels.len();
+        if self.codes.len() != n
+            || (!self.spans.is_empty() && self.spans.len() != n)
+            || (!self.tones.is_empty() && self.tones.len() != n)
+        {
+            return bad(format!(
+                "its per-example lists disagree: {n} labels, {} code grids, {} spans, {} tone                  tracks",
+                self.codes.len(),
+                self.spans.len(),
+                self.tones.len()
+            ));
+        }
+        if let Some(l) = self.labels.iter().find(|&&l| l >= k) {
+            return bad(format!(
+                "has an example of class #{l}; there are {k} classes"
+            ));
+        }
+        if let Some(i) = self
+            .codes
+            .iter()
+            .position(|g| g.len() != seq_len || g.iter().any(|&c| c >= vocab_size))
+        {
+            return bad(format!(
+                "code grid {i} is not {seq_len} codes below {vocab_size}"
+            ));
+        }
+        if let Some(i) = self
+            .spans
+            .iter()
+            .position(|&[a, b]| a >= b || b > self.n_frames)
+        {
+            return bad(format!(
+                "span {i} is not a frame range within {} frames",
+                self.n_frames
+            ));
+        }
+        if let Some(i) = self
+            .tones
+            .iter()
+            .position(|t| t.iter().flatten().any(|&bin| bin >= n_mels))
+        {
+            return bad(format!("tone track {i} names a Mel bin past {n_mels}"));
+        }
+        if self.band_profiles.iter().flatten().any(|v| !v.is_finite()) {
+            return bad("a band profile holds a non-finite value".to_string());
+        }
+        Ok(())
+    }
+}
+
 /// Mean dB per Mel bin of each class.
 pub(crate) fn band_profiles(data: &[LogMel], classes: usize, n_mels: usize) -> Vec<Vec<f32>> {
     let mut sums = vec![vec![0f64; n_mels]; classes];
@@ -804,7 +890,19 @@ impl PriorModel {
         }
         let prior = config.model.init(device)?;
         let prior = load_module(prior, dir.join(MODEL_FILE))?;
-        let reference: Reference = auscult_experiment::read_json(dir.join(REFERENCE_FILE))?;
+        let reference_path = dir.join(REFERENCE_FILE);
+        let reference: Reference = auscult_experiment::read_json(&reference_path)?;
+        reference
+            .validate(
+                &config.classes,
+                vcfg.codebook_size,
+                vcfg.codes_per_example(),
+                vcfg.n_mels,
+            )
+            .map_err(|e| Error::Incompatible {
+                path: reference_path.clone(),
+                reason: format!("{e}; was the directory assembled from two runs?"),
+            })?;
         Ok(Self {
             dir: dir.to_path_buf(),
             config,

@@ -340,4 +340,39 @@ fn train_resume_prior_and_generate() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("stridor") && err.contains("crackle"), "{err}");
+
+    // A tampered reference.json (a class's band profile cut short, a code out of range) is
+    // refused on load, naming the file; generation never indexes past it.
+    let path = prior_dir.join("reference.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
+    v["band_profiles"][1].as_array_mut().unwrap().pop();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let out_bad = tmp.path().join("corpus-tampered");
+    let err = generate(&prior_dir, &request_again(), &out_bad, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("reference.json") && err.contains("band profiles"),
+        "{err}"
+    );
+    let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
+    v["codes"][0][0] = serde_json::json!(1_000_000);
+    std::fs::write(&path, v.to_string()).unwrap();
+    let err = generate(&prior_dir, &request_again(), &out_bad, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("reference.json") && err.contains("code grid 0"),
+        "{err}"
+    );
+    std::fs::write(&path, &original).unwrap();
+}
+
+/// A small valid request for the tamper checks.
+fn request_again() -> GenerateRequest {
+    GenerateRequest {
+        counts: ClassCounts::PerClass(vec![("crackle".into(), 1)]),
+        ..GenerateRequest::default()
+    }
 }
