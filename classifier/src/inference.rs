@@ -78,7 +78,33 @@ impl Classifier {
     pub fn load_on(dir: &Path, choice: DeviceChoice) -> Result<Self> {
         let run = RunDir::open(dir)?;
         let config: ModelConfig = run.load_json(files::CONFIG)?;
+        let config_path = run.file(files::CONFIG);
+        config
+            .train
+            .validate()
+            .map_err(|e| Error::data(format!("{}: {e}", config_path.display())))?;
+        if config.classes.len() < 2
+            || config.n_bins != config.train.mel.n_mels
+            || config.n_frames == 0
+        {
+            return Err(Error::data(format!(
+                "{}: {} classes, {} input bins for {} Mel bins and {} frames: not a classifier's configuration",
+                config_path.display(),
+                config.classes.len(),
+                config.n_bins,
+                config.train.mel.n_mels,
+                config.n_frames
+            )));
+        }
         let norm: Normalization = run.load_json(files::NORMALIZATION)?;
+        if norm.mean.iter().chain(&norm.std).any(|v| !v.is_finite())
+            || norm.std.iter().any(|&s| s <= 0.0)
+        {
+            return Err(Error::data(format!(
+                "{}: holds a non-finite mean or a non-positive spread",
+                run.file(files::NORMALIZATION).display()
+            )));
+        }
         if norm.mean.len() != config.n_bins || norm.std.len() != config.n_bins {
             return Err(Error::data(format!(
                 "{}: normalisation has {} bins but the model expects {}; the run directory is inconsistent",

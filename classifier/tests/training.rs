@@ -137,6 +137,30 @@ fn tiny_model_loss_falls_and_the_run_directory_is_complete() {
     assert_eq!(config["examples"]["sample_rate"], 8000);
     // A second run into the same directory is refused.
     assert!(train(&tiny(1), &data, &[], &out, &NoProgress).is_err());
+
+    // Tampered artifacts are refused on load, naming the file: a config whose input bins
+    // disagree with its Mel bins, an invalid config value, a zero spread.
+    let tampered = |file: &str, edit: &dyn Fn(&mut serde_json::Value), expect: &str| {
+        let path = out.join(file);
+        let original = std::fs::read(&path).unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&original).unwrap();
+        edit(&mut v);
+        std::fs::write(&path, v.to_string()).unwrap();
+        let err = Classifier::load(&out)
+            .err()
+            .expect("tampered load")
+            .to_string();
+        std::fs::write(&path, &original).unwrap();
+        assert!(err.contains(file) && err.contains(expect), "{err}");
+    };
+    tampered(files::CONFIG, &|v| v["n_bins"] = 99.into(), "Mel bins");
+    tampered(files::CONFIG, &|v| v["batch_size"] = 1.into(), "batch_size");
+    tampered(
+        files::NORMALIZATION,
+        &|v| v["std"][0] = 0.0.into(),
+        "spread",
+    );
+    assert!(Classifier::load(&out).is_ok());
 }
 
 #[test]
