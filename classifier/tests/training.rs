@@ -147,8 +147,7 @@ fn tiny_model_loss_falls_and_the_run_directory_is_complete() {
         edit(&mut v);
         std::fs::write(&path, v.to_string()).unwrap();
         let err = Classifier::load(&out)
-            .err()
-            .expect("tampered load")
+            .expect_err("tampered load")
             .to_string();
         std::fs::write(&path, &original).unwrap();
         assert!(err.contains(file) && err.contains(expect), "{err}");
