@@ -657,14 +657,7 @@ pub fn train_prior(
     for epoch in state.epoch + 1..=cfg.epochs {
         order.sort_unstable();
         order.shuffle(&mut shuffle);
-        if !placements.is_empty() {
-            let mut pick = epoch_rng(cfg.seed, PICK_STREAM, epoch as u64);
-            for (example, choices) in train.iter_mut().zip(&placements) {
-                if let Some(seq) = choices.choose(&mut pick) {
-                    example.1.clone_from(seq);
-                }
-            }
-        }
+        place(&mut train, &placements, cfg.seed, epoch);
         progress.start(
             &format!("prior epoch {epoch}/{}", cfg.epochs),
             steps_per_epoch as u64,
@@ -726,6 +719,9 @@ pub fn train_prior(
             .publish(MODEL_FILE, run.file(MODEL_FILE))?;
     }
 
+    // The report sees the last epoch's placements, also when a resume had nothing left to
+    // train (the picks are seeded per epoch, so this is what the last epoch used).
+    place(&mut train, &placements, cfg.seed, cfg.epochs);
     let (eval_split, eval) = if val.is_empty() {
         ("train", &train)
     } else {
@@ -769,6 +765,25 @@ struct Placed {
     codes: Vec<usize>,
     span: Range<usize>,
     track: ToneTrack,
+}
+
+/// Sets each training example to the placement epoch `epoch` trains on (seeded by the run's
+/// seed and the epoch alone); nothing without placements.
+fn place(
+    train: &mut [(usize, Sequence)],
+    placements: &[Vec<Sequence>],
+    seed: u64,
+    epoch: usize,
+) {
+    if placements.is_empty() {
+        return;
+    }
+    let mut pick = epoch_rng(seed, PICK_STREAM, epoch as u64);
+    for (example, choices) in train.iter_mut().zip(placements) {
+        if let Some(seq) = choices.choose(&mut pick) {
+            example.1.clone_from(seq);
+        }
+    }
 }
 
 /// The code grids of each training cycle at `placements` positions in its silence, with the
