@@ -278,3 +278,52 @@ fn train_evaluate_resume_and_classify() {
 fn auscult_mel_default() -> auscult_audio::MelConfig {
     auscult_classifier::default_mel()
 }
+
+#[test]
+fn a_dataset_without_an_official_split_trains_on_patient_disjoint_folds_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("coswara");
+    auscult()
+        .args(["synth", "coswara", "--quick", "--seed", "2", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let run = tmp.path().join("run");
+    auscult()
+        .args(["train", "--epochs", "1", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("no official split")
+                .and(predicate::str::contains("--split fold:5:0:0")),
+        );
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("data.json")).unwrap()).unwrap();
+    assert_eq!(
+        spec["split"],
+        serde_json::json!({"kind": "fold", "k": 5, "index": 0, "seed": 0})
+    );
+    // `evaluate` reuses the recorded split (the folds themselves are tested in `datasets`).
+    let out = auscult()
+        .args(["evaluate", "--json", "--bootstrap", "0", "--model"])
+        .arg(&run)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let eval: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(eval["n"].as_u64().unwrap() > 0);
+    // An explicit --split official is still refused with the reason.
+    auscult()
+        .args(["train", "--epochs", "1", "--split", "official", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path().join("run-official"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no official split"));
+}

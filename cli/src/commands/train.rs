@@ -34,9 +34,12 @@ pub struct Args {
     pub format: Option<Format>,
     /// Train/test split: official, all, fold:K:INDEX[:SEED] (patient-disjoint folds of all
     /// patients) or cv:K:INDEX[:SEED] (folds of the official training patients only: choose
-    /// settings on these, never on the official test split).
-    #[arg(long, default_value = "official", value_parser = parse_split)]
-    pub split: SplitSpec,
+    /// settings on these, never on the official test split). Default: official where the
+    /// dataset has one (ICBHI's split file, train/ and test/ folders), otherwise fold:5:0 with
+    /// the run's seed (5 patient-disjoint folds stratified by class, fold 0 the test set);
+    /// data.json records the split used and `evaluate` reuses it.
+    #[arg(long, value_parser = parse_split)]
+    pub split: Option<SplitSpec>,
     /// Starting configuration before --config and the flags: icbhi (real ICBHI 2017
     /// recordings: Mel band 50-2000 Hz, per-item spectrum normalisation, Balanced Mixup alpha
     /// 1, no early stopping) or compact (the synthetic corpus and other datasets). Default:
@@ -154,7 +157,7 @@ impl Default for Args {
         Self {
             data: None,
             format: None,
-            split: SplitSpec::Official,
+            split: None,
             recipe: None,
             val_fraction: None,
             augment: Vec::new(),
@@ -246,6 +249,19 @@ fn parse_mixup(s: &str) -> Result<MixupMode, String> {
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
     s.parse::<DeviceChoice>().map_err(|e| e.to_string())
+}
+
+/// Folds of the default split of a dataset without an official one.
+const DEFAULT_FOLDS: usize = 5;
+
+/// Whether loading failed only because the dataset has no official split.
+fn no_official_split(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<auscult_datasets::Error>(),
+            Some(auscult_datasets::Error::SplitUnavailable { .. })
+        )
+    })
 }
 
 /// Where a run's data came from (`data.json` in the run directory).
@@ -423,16 +439,33 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             );
         }
-        let spec = DataSpec {
+        let mut spec = DataSpec {
             root: root.clone(),
             format: args.format,
-            split: args.split,
+            split: args.split.unwrap_or(SplitSpec::Official),
             val_fraction: args.val_fraction.unwrap_or(recipe.val_fraction()),
             seed: cfg.seed,
             augment: args.augment.clone(),
             recipe: Some(recipe),
         };
-        let data = spec.load(&cfg)?;
+        let data = match spec.load(&cfg) {
+            Err(e) if args.split.is_none() && no_official_split(&e) => {
+                spec.split = SplitSpec::Fold {
+                    k: DEFAULT_FOLDS,
+                    index: 0,
+                    seed: cfg.seed,
+                };
+                if !args.json {
+                    eprintln!(
+                        "the dataset has no official split: testing on fold 0 of {DEFAULT_FOLDS} \
+                         patient-disjoint folds stratified by class (--split fold:{DEFAULT_FOLDS}:0:{})",
+                        cfg.seed
+                    );
+                }
+                spec.load(&cfg)?
+            }
+            other => other?,
+        };
         for p in &data.problems {
             eprintln!("warning: {}: {}", p.path.display(), p.problem);
         }
