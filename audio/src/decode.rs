@@ -1,22 +1,22 @@
 //! Decoding audio files to mono `f32` samples with Symphonia.
 //!
-//! The format is probed by content; the file extension is only a hint. Integer PCM is scaled
+//! The format is probed by content; the file extension is not consulted. Integer PCM is scaled
 //! like librosa/soundfile (`int16 / 32768`, `int24 / 2^23`, ...), channels are mixed to mono by
 //! their mean. A packet that fails to decode is skipped and counted; a file that cannot be
 //! read at all is an error naming the file. Buffers grow with what is actually decoded, never
 //! with a size the file merely declares.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use symphonia::core::audio::{AudioBufferRef, Signal};
 use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions, ReadBytes};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::Instantiate;
 use symphonia::core::sample::{i24, u24};
 
 use crate::error::{Error, Result};
@@ -56,16 +56,33 @@ pub(crate) fn check_stream(path: &Path, sample_rate: u32, channels: usize) -> Re
     Ok(())
 }
 
-/// An error when `samples` holds NaN or infinite values (only floating-point data can).
+/// Largest magnitude accepted from floating-point samples: 2^24, the scale of 24-bit integers
+/// (some tools write float WAVs unnormalised), 144 dB over digital full scale. Larger values
+/// are damaged data; their squares and FFT sums would overflow `f32` downstream.
+pub(crate) const MAX_FLOAT_SAMPLE: f32 = 16_777_216.0;
+
+/// An error when `samples` holds NaN or infinite values, or values beyond
+/// [`MAX_FLOAT_SAMPLE`] (only floating-point data can).
 pub(crate) fn check_finite(path: &Path, samples: &[f32]) -> Result<()> {
-    let bad = samples.iter().filter(|x| !x.is_finite()).count();
-    if bad > 0 {
-        return Err(Error::Damaged {
-            path: path.to_path_buf(),
-            reason: format!("{bad} samples are NaN or infinite"),
-        });
-    }
-    Ok(())
+    let non_finite = samples.iter().filter(|x| !x.is_finite()).count();
+    let huge = samples
+        .iter()
+        .filter(|x| x.is_finite() && x.abs() > MAX_FLOAT_SAMPLE)
+        .count();
+    let reason = if non_finite > 0 {
+        format!("{non_finite} samples are NaN or infinite")
+    } else if huge > 0 {
+        format!(
+            "{huge} samples exceed +-{MAX_FLOAT_SAMPLE} (float PCM is nominally within +-1); \
+             the file is damaged or not float PCM"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::Damaged {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// Stream properties of an audio file, as its container describes them (and, for `frames`,
@@ -142,7 +159,7 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Decoded> {
     }
     // Symphonia is the one third-party decoder: a panic inside it (a malformed stream it
     // does not guard against) becomes an error naming the file, never a crash of the batch.
-    std::panic::catch_unwind(|| decode_with_symphonia(path)).unwrap_or_else(|payload| {
+    std::panic::catch_unwind(move || symphonia_decode(path, bytes)).unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())
@@ -156,27 +173,19 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Decoded> {
 }
 
 /// Decodes any supported file with Symphonia.
+#[cfg(test)]
 pub(crate) fn decode_with_symphonia(path: &Path) -> Result<Decoded> {
-    let file = File::open(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mss = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
+    symphonia_decode(path, bytes)
+}
 
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(ext);
-    }
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            mss,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| classify_open_error(path, e))?;
-    let mut format = probed.format;
+/// Decodes `bytes`, the whole file at `path`, with Symphonia.
+fn symphonia_decode(path: &Path, bytes: Vec<u8>) -> Result<Decoded> {
+    let file_len = bytes.len() as u64;
+    let mut format = open_container(path, bytes)?;
 
     let track = format
         .tracks()
@@ -312,6 +321,45 @@ pub(crate) fn decode_with_symphonia(path: &Path) -> Result<Decoded> {
         clipped_samples: stats.clipped,
         skipped_packets,
     })
+}
+
+/// Finds the container in `bytes` as Symphonia's probe does (a marker anywhere in the first
+/// megabyte, after any ID3/APE metadata) and opens its reader on the stream from there,
+/// checked or rewritten first by [`crate::guard::prepare`] (the marker need not be at the
+/// start of the file, where the fast WAV path looks).
+fn open_container(path: &Path, bytes: Vec<u8>) -> Result<Box<dyn FormatReader>> {
+    let bytes: Arc<[u8]> = bytes.into();
+    let probe = symphonia::default::get_probe();
+    let source = Box::new(std::io::Cursor::new(Arc::clone(&bytes)));
+    let mut mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
+    loop {
+        match probe
+            .next(&mut mss)
+            .map_err(|e| classify_open_error(path, e))?
+        {
+            Instantiate::Format(open) => {
+                let marker = usize::try_from(mss.pos()).unwrap_or(usize::MAX);
+                let prepared = match bytes.get(marker..) {
+                    Some(from_marker) => crate::guard::prepare(path, from_marker)?,
+                    None => None,
+                };
+                let mss = match prepared {
+                    Some(rewritten) => MediaSourceStream::new(
+                        Box::new(std::io::Cursor::new(rewritten)),
+                        MediaSourceStreamOptions::default(),
+                    ),
+                    None => mss,
+                };
+                return open(mss, &FormatOptions::default())
+                    .map_err(|e| classify_open_error(path, e));
+            }
+            Instantiate::Metadata(reader) => {
+                reader(&MetadataOptions::default())
+                    .read_all(&mut mss)
+                    .map_err(|e| classify_open_error(path, e))?;
+            }
+        }
+    }
 }
 
 fn classify_open_error(path: &Path, e: SymphoniaError) -> Error {
@@ -478,6 +526,7 @@ fn append_mono(buf: &AudioBufferRef<'_>, out: &mut Vec<f32>, stats: &mut Stats) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::Write;
 
     pub(crate) fn fixtures() -> PathBuf {
@@ -617,6 +666,52 @@ mod tests {
             decode_with_symphonia(&p),
             Err(Error::NoAudioSamples { .. })
         ));
+    }
+
+    #[test]
+    fn a_wav_header_after_leading_bytes_is_checked_before_symphonia() {
+        // Symphonia's probe finds a RIFF marker anywhere in the first megabyte; its WAV
+        // reader panics on a zero rate (found by the audio_any fuzz target).
+        let tmp = tempfile::tempdir().unwrap();
+        for (rate, channels, field) in [(0, 1, "sample rate = 0 Hz"), (8000, 0, "channels = 0")] {
+            let mut bytes = vec![0xd4u8; 70];
+            bytes.extend(wav_bytes(1, channels, rate, 16, &[0, 1, 2, 3]));
+            let p = write_tmp(tmp.path(), "junk-then-riff.wav", &bytes);
+            let msg = decode_file(&p).unwrap_err().to_string();
+            assert!(
+                msg.contains("junk-then-riff.wav") && msg.contains(field),
+                "{msg}"
+            );
+        }
+        // A valid header there still decodes.
+        let mut bytes = vec![0u8; 70];
+        bytes.extend(wav_bytes(1, 1, 8000, 16, &[0, 1, 2, 3]));
+        let p = write_tmp(tmp.path(), "junk-then-riff.wav", &bytes);
+        assert_eq!(decode_file(&p).unwrap().samples.len(), 2);
+    }
+
+    #[test]
+    fn float_samples_beyond_two_to_the_24_are_damaged() {
+        // Found by the audio_any fuzz target: float WAVs of 1e30-ish samples made the
+        // resampler panic. 2^24 (24-bit integer scale, unnormalised) still decodes.
+        let tmp = tempfile::tempdir().unwrap();
+        for (value, ok) in [(16_777_216.0f32, true), (3.0e7, false), (-1e30, false)] {
+            let data: Vec<u8> = [0.25f32, value, -0.5]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            let p = write_tmp(tmp.path(), "loud.wav", &wav_bytes(3, 1, 8000, 32, &data));
+            match decode_file(&p) {
+                Ok(d) => assert!(ok && d.samples[1] == value, "{value}"),
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(
+                        !ok && msg.contains("loud.wav") && msg.contains("exceed"),
+                        "{msg}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

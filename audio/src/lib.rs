@@ -21,7 +21,10 @@
 mod db;
 mod decode;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod griffin_lim;
+mod guard;
 pub mod hostile;
 mod mel;
 mod npy;

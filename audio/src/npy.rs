@@ -114,11 +114,6 @@ pub fn read_npy_f32(path: &Path) -> Result<(Vec<f32>, Vec<usize>)> {
     };
     let shape_str = dict_value(header, "shape").ok_or_else(|| bad("no 'shape'".into()))?;
     let shape = parse_shape(shape_str).ok_or_else(|| bad(format!("bad shape {shape_str}")))?;
-    let count = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| bad(format!("shape {shape:?} overflows")))?;
-    let data = &bytes[data_start..];
     let itemsize = match descr {
         "<f4" | ">f4" | "=f4" | "|f4" => 4,
         "<f8" | ">f8" | "=f8" | "|f8" => 8,
@@ -128,6 +123,20 @@ pub fn read_npy_f32(path: &Path) -> Result<(Vec<f32>, Vec<usize>)> {
             )));
         }
     };
+    // As numpy does ("array is too big"), the non-zero dimensions must fit in memory even
+    // when another one is 0: the strides of an empty array are products of them too.
+    let fits = shape
+        .iter()
+        .filter(|&&d| d > 0)
+        .try_fold(itemsize, |acc: usize, &d| acc.checked_mul(d))
+        .is_some_and(|size| isize::try_from(size).is_ok());
+    if !fits {
+        return Err(bad(format!(
+            "shape {shape:?} is too big for memory (its non-zero dimensions overflow)"
+        )));
+    }
+    let count: usize = shape.iter().product();
+    let data = &bytes[data_start..];
     if count.checked_mul(itemsize) != Some(data.len()) {
         return Err(bad(format!(
             "shape {shape:?} needs {count} values of {itemsize} bytes but the file holds {} bytes",
@@ -325,5 +334,23 @@ mod tests {
         );
         std::fs::write(&p, b"not npy").unwrap();
         assert!(read_npy_f32(&p).is_err());
+        // An empty array whose other dimensions overflow (np.empty((0, 2**40, 2**40)) raises
+        // "array is too big"): an error, not an overflow in the Fortran-order strides.
+        let header = "{'descr': '<f4', 'fortran_order': True, 'shape': (0, 1099511627776, 1099511627776), }\n";
+        let mut bytes = Vec::from(MAGIC);
+        bytes.extend_from_slice(&[1, 0]);
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        let err = read_npy_f32(&p).unwrap_err().to_string();
+        assert!(err.contains("bad.npy") && err.contains("too big"), "{err}");
+        // An empty array of sane shape is fine, in either order.
+        let header = "{'descr': '<f4', 'fortran_order': True, 'shape': (0, 3), }\n";
+        let mut bytes = Vec::from(MAGIC);
+        bytes.extend_from_slice(&[1, 0]);
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        assert_eq!(read_npy_f32(&p).unwrap(), (vec![], vec![0, 3]));
     }
 }

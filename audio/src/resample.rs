@@ -20,6 +20,10 @@ const CHUNK_FRAMES: usize = 2048;
 /// FFT spans at least two blocks, so this bounds its memory to a few tens of MB.
 const MAX_BLOCK: usize = 1 << 20;
 
+/// Largest sample magnitude [`resample`] accepts: sums of 2^22 such values (an FFT of the
+/// largest chunk) stay below `f32::MAX`.
+const MAX_MAGNITUDE: f32 = 1e30;
+
 /// Number of output samples [`resample`] returns for `n_in` input samples:
 /// `ceil(n_in * to_hz / from_hz)` (as librosa/soxr do).
 pub fn resampled_len(n_in: usize, from_hz: u32, to_hz: u32) -> usize {
@@ -36,7 +40,9 @@ pub fn resampled_len(n_in: usize, from_hz: u32, to_hz: u32) -> usize {
 /// removed). When the rates are equal the input is copied unchanged.
 ///
 /// # Errors
-/// [`Error::InvalidSampleRate`] when either rate is zero, [`Error::Resample`] if rubato fails.
+/// [`Error::InvalidSampleRate`] when either rate is zero (or the ratio needs too fine a
+/// filter), [`Error::Resample`] when a sample is NaN, infinite or beyond ±1e30, or if rubato
+/// fails.
 pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>> {
     for rate in [from_hz, to_hz] {
         if rate == 0 {
@@ -57,6 +63,17 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>> {
         to_hz,
         reason: e.to_string(),
     };
+    // rubato panics when NaN reaches its inverse FFT (from a NaN, an infinity, or partial
+    // sums of huge values overflowing); no audio comes near this bound.
+    if let Some(bad) = samples
+        .iter()
+        .find(|x| !x.is_finite() || x.abs() > MAX_MAGNITUDE)
+    {
+        return Err(fail(&format!(
+            "sample value {bad} is not finite or beyond +-{MAX_MAGNITUDE:e}, which the \
+             resampler's FFT sums cannot hold"
+        )));
+    }
     // rubato centres its filter on sample `fft_size_in / 2` and reports a delay of
     // `fft_size_out / 2`; both halves are exact (and equal in time) only when the number of
     // reduced-ratio blocks per chunk is even.
@@ -73,7 +90,7 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>> {
             ),
         });
     }
-    let blocks = CHUNK_FRAMES.div_ceil(block_in).next_multiple_of(2);
+    let blocks = chunk_blocks(block_in, block_out);
     let mut resampler =
         FftFixedInOut::<f32>::new(from_hz as usize, to_hz as usize, blocks * block_in, 1)
             .map_err(|e| fail(&e))?;
@@ -101,6 +118,15 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>> {
         emit(&mut out, &out_buf[0][..produced], &mut skip, n_total);
     }
     Ok(out)
+}
+
+/// Reduced-ratio blocks per chunk: enough for about [`CHUNK_FRAMES`] input frames, but never
+/// more than `2 * MAX_BLOCK` frames on the output side (a huge upsampling ratio, say from a
+/// damaged header's 1 Hz, would otherwise ask for FFTs of billions of points); always even.
+fn chunk_blocks(block_in: usize, block_out: usize) -> usize {
+    let wanted = CHUNK_FRAMES.div_ceil(block_in);
+    let most = (2 * MAX_BLOCK / block_in.max(block_out)) & !1;
+    wanted.next_multiple_of(2).min(most).max(2)
 }
 
 /// Appends `segment` to `out`, first dropping what is left of the `skip` delay, never past
@@ -191,6 +217,46 @@ mod tests {
             .filter(|(fk, _)| (fk - f).abs() > width)
             .map(|&(_, db)| db)
             .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    #[test]
+    fn chunks_stay_bounded_for_extreme_ratios() {
+        // Common ratios keep ~2048 input frames per chunk (the filter length is unchanged).
+        for (from, to) in [
+            (4000, 16000),
+            (44_100, 16_000),
+            (8000, 16_000),
+            (48_000, 8000),
+        ] {
+            let g = gcd(from, to);
+            let (bi, bo) = ((from / g) as usize, (to / g) as usize);
+            assert_eq!(
+                chunk_blocks(bi, bo),
+                CHUNK_FRAMES.div_ceil(bi).next_multiple_of(2)
+            );
+        }
+        // 1 Hz -> 1 MHz asked for a 2048 x 10^6-point output FFT.
+        let blocks = chunk_blocks(1, 1_000_000);
+        assert!(
+            blocks.is_multiple_of(2) && blocks * 1_000_000 <= 2 * MAX_BLOCK,
+            "{blocks}"
+        );
+        assert_eq!(chunk_blocks(MAX_BLOCK, 1), 2);
+        let x = vec![0.5f32; 3];
+        assert_eq!(resample(&x, 1, 100_000).unwrap().len(), 300_000);
+    }
+
+    #[test]
+    fn non_finite_and_huge_samples_are_errors_not_panics() {
+        // Found by the audio_any fuzz target: huge float samples made rubato's inverse FFT
+        // see NaN and panic.
+        for bad in [f32::NAN, f32::INFINITY, -f32::MAX, 3e30] {
+            let mut x = vec![0.1f32; 4000];
+            x[17] = bad;
+            let e = resample(&x, 44_100, 16_000).unwrap_err().to_string();
+            assert!(e.contains("not finite or beyond"), "{e}");
+        }
+        assert!(resample(&[1e29; 100], 44_100, 16_000).is_ok());
     }
 
     #[test]

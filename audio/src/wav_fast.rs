@@ -11,11 +11,11 @@ const WAVE_FORMAT_PCM: u16 = 1;
 const WAVE_FORMAT_IEEE_FLOAT: u16 = 3;
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
@@ -53,6 +53,13 @@ pub(crate) fn decode_wav(path: &Path, bytes: &[u8]) -> Option<Result<Decoded>> {
                 return None;
             }
             let mut tag = u16_at(fmt, 0)?;
+            let channels = usize::from(u16_at(fmt, 2)?);
+            let sample_rate = u32_at(fmt, 4)?;
+            // Impossible values are errors here, whatever the format: Symphonia panics on
+            // some of them (a zero rate makes a zero time base).
+            if let Err(e) = check_stream(path, sample_rate, channels) {
+                return Some(Err(e));
+            }
             let block_align = usize::from(u16_at(fmt, 12)?);
             let bits = u16_at(fmt, 14)?;
             if tag == WAVE_FORMAT_EXTENSIBLE {
@@ -65,15 +72,10 @@ pub(crate) fn decode_wav(path: &Path, bytes: &[u8]) -> Option<Result<Decoded>> {
             }
             let f = Format {
                 tag,
-                channels: usize::from(u16_at(fmt, 2)?),
-                sample_rate: u32_at(fmt, 4)?,
+                channels,
+                sample_rate,
                 bits,
             };
-            // Impossible values are errors here: Symphonia panics on some of them (a zero
-            // rate makes a zero time base).
-            if let Err(e) = check_stream(path, f.sample_rate, f.channels) {
-                return Some(Err(e));
-            }
             if bits == 0 && matches!(tag, WAVE_FORMAT_PCM | WAVE_FORMAT_IEEE_FLOAT) {
                 return Some(Err(Error::InvalidHeader {
                     path: path.to_path_buf(),

@@ -27,6 +27,8 @@ mod files;
 mod folder;
 mod format;
 mod frontend;
+#[doc(hidden)]
+pub mod fuzz;
 mod icbhi;
 mod inspect;
 mod item;
