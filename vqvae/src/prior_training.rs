@@ -769,12 +769,7 @@ struct Placed {
 
 /// Sets each training example to the placement epoch `epoch` trains on (seeded by the run's
 /// seed and the epoch alone); nothing without placements.
-fn place(
-    train: &mut [(usize, Sequence)],
-    placements: &[Vec<Sequence>],
-    seed: u64,
-    epoch: usize,
-) {
+fn place(train: &mut [(usize, Sequence)], placements: &[Vec<Sequence>], seed: u64, epoch: usize) {
     if placements.is_empty() {
         return;
     }

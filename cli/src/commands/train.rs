@@ -24,7 +24,7 @@ pub const DATA_FILE: &str = "data.json";
 
 /// Arguments of `auscult train` (`Args::default()` gives the command line's defaults with no
 /// data, output or overrides).
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Default)]
 pub struct Args {
     /// Dataset root (ICBHI 2017, Coswara or a folder per class); not needed with --resume.
     #[arg(long, value_name = "ROOT", required_unless_present = "resume")]
@@ -150,46 +150,6 @@ pub struct Args {
     /// Print the final report as one JSON object; no progress bars.
     #[arg(long)]
     pub json: bool,
-}
-
-impl Default for Args {
-    fn default() -> Self {
-        Self {
-            data: None,
-            format: None,
-            split: None,
-            recipe: None,
-            val_fraction: None,
-            augment: Vec::new(),
-            augment_ratio: None,
-            augment_per_class: None,
-            mixup: None,
-            mixup_alpha: None,
-            supcon_weight: None,
-            temperature: None,
-            loss: None,
-            focal_gamma: None,
-            oversample: false,
-            device_balance: false,
-            no_device_balance: false,
-            item_norm: None,
-            freq_mixstyle: None,
-            no_spec_augment: false,
-            model: None,
-            epochs: None,
-            batch_size: None,
-            lr: None,
-            weight_decay: None,
-            patience: None,
-            seed: None,
-            device: None,
-            config: None,
-            resume: None,
-            allow_data_change: false,
-            out: None,
-            json: false,
-        }
-    }
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
