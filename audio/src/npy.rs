@@ -5,10 +5,10 @@
 //! `<f8` and `>f8` in C or Fortran order (returned in C order), and checks the declared shape against the bytes actually
 //! present before allocating anything.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::fs::write_atomic;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -232,34 +232,6 @@ fn parse_shape(s: &str) -> Option<Vec<usize>> {
         .filter(|t| !t.is_empty())
         .map(|t| t.trim_end_matches('L').parse().ok())
         .collect()
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
-}
-
-/// `dir/.name.tmp<pid>` beside `path`.
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
 }
 
 #[cfg(test)]

@@ -116,23 +116,10 @@ pub(crate) fn stem_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The name of a temporary sibling of `path`, used to write it atomically.
-pub(crate) fn temporary_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// Writes `bytes` to a temporary sibling of `path`, then renames it over `path`.
+/// Writes `bytes` to a temporary sibling of `path`, flushed, then renamed over `path`
+/// ([`auscult_audio::write_atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temporary_sibling(path);
-    fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    auscult_audio::write_atomic(path, bytes).map_err(|e| Error::audio(path, e))
 }
 
 /// Creates `dir` and its parents.
