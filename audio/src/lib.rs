@@ -37,7 +37,7 @@ mod wav_fast;
 pub use db::{LogScale, apply_log, undo_log};
 pub use decode::{AudioInfo, Decoded, MAX_CHANNELS, MAX_SAMPLE_RATE, decode_file};
 pub use error::{Error, Result};
-pub use fs::write_atomic;
+pub use fs::{temp_path, write_atomic};
 pub use griffin_lim::{GRIFFIN_LIM_MOMENTUM, griffin_lim_mel};
 pub use mel::{
     KaldiOptions, MelConfig, MelNorm, MelScale, MelSpectrogram, Spectrogram, hz_to_mel,

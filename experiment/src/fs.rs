@@ -1,41 +1,23 @@
 //! Atomic file writes: write beside the target under a temporary name, sync, then rename, so
 //! that a killed run never leaves a half-written file under the final name.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
 
-/// The temporary sibling used while `path` is being written.
-pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
+pub(crate) use auscult_audio::temp_path;
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
-/// Parent directories are created.
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, synced, then
+/// renamed: [`auscult_audio::write_atomic`]). Parent directories are created.
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let path = path.as_ref();
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(path, e))
+    auscult_audio::write_atomic(path, bytes).map_err(|e| match e {
+        auscult_audio::Error::Io { path, source } => Error::Io { path, source },
+        other => Error::io(path, std::io::Error::other(other.to_string())),
+    })
 }
 
 /// Writes `value` as pretty JSON to `path` atomically.
