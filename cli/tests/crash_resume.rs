@@ -241,3 +241,86 @@ fn killed_while_saving_a_later_checkpoint_it_resumes_to_the_same_result() {
     let resumed = |e: u64| serde_json::json!({"resumed": {"epoch": e}});
     assert_eq!(starts, [resumed(1), resumed(1), resumed(2)]);
 }
+
+#[test]
+fn killed_with_sigkill_at_random_moments_it_resumes_to_the_same_result() {
+    // The whole process is killed (SIGKILL, no chance to clean up) after a random delay, then
+    // resumed, again and again until a resume finishes: every epoch is logged once and the
+    // result is the uninterrupted run's. A longer run (12 epochs) than the other tests', so
+    // that many kills land, in loading, training and saving alike.
+    const LONG: &str = "12";
+    let f = fixture();
+    let bin = assert_cmd::cargo::cargo_bin("auscult");
+    let fresh = |out: &Path| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(["train", "--seed", "5", "--val-fraction", "0.25", "--json"])
+            .args(["--epochs", LONG])
+            .arg("--data")
+            .arg(&f.data)
+            .arg("--config")
+            .arg(&f.config)
+            .arg("--out")
+            .arg(out)
+            .env_remove(FAULT_AFTER_CHECKPOINT_FILE)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let reference = f.root.join("sigkill-reference");
+    let started = std::time::Instant::now();
+    assert!(fresh(&reference).status().unwrap().success());
+    // Delays up to a third of one whole run on this machine (measured); at most 30 kills,
+    // then a resume runs to the end.
+    let whole = (started.elapsed().as_millis() as u64 / 3).max(20);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next_delay = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::time::Duration::from_millis(5 + x % whole)
+    };
+    let out = f.root.join("sigkill");
+    let (mut kills, mut finished) = (0, false);
+    for attempt in 0..30 {
+        let mut cmd = if out.join("config.json").exists() {
+            let mut c = std::process::Command::new(&bin);
+            c.args(["train", "--json", "--resume"])
+                .arg(&out)
+                .env_remove(FAULT_AFTER_CHECKPOINT_FILE)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            c
+        } else {
+            // Killed before it wrote its configuration: start it again.
+            let _ = std::fs::remove_dir_all(&out);
+            fresh(&out)
+        };
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(next_delay());
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(status.success(), "attempt {attempt} failed: {status}");
+                finished = true;
+                break;
+            }
+            None => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    if !finished {
+        // 30 kills landed: the last resume runs to the end.
+        resume(&out);
+    }
+    assert!(kills >= 5, "only {kills} kills landed");
+    assert_eq!(metrics(&out), metrics(&reference), "after {kills} kills");
+    for file in ["model.bpk", "best.bpk"] {
+        assert!(
+            weights(&out, file) == weights(&reference, file),
+            "{file} after {kills} kills differs from the uninterrupted run's"
+        );
+    }
+    eprintln!("{kills} kills, then the uninterrupted run's result");
+}
