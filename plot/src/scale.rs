@@ -2,33 +2,19 @@
 
 use std::ops::Range;
 
+use auscult_audio::MelScale;
+
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 
-/// Hz to Mel, Slaney's formula (librosa's default, `htk=False`): linear below 1 kHz
-/// (200/3 Hz per Mel), logarithmic above.
+/// Hz to Mel, Slaney's formula (librosa's default, `htk=False`), as the audio crate's filter
+/// banks use it: linear below 1 kHz (200/3 Hz per Mel), logarithmic above.
 pub fn hz_to_mel(hz: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
-    let logstep = 6.4f64.ln() / 27.0;
-    if hz >= MIN_LOG_HZ {
-        MIN_LOG_MEL + (hz / MIN_LOG_HZ).ln() / logstep
-    } else {
-        hz / F_SP
-    }
+    auscult_audio::hz_to_mel(hz, MelScale::Slaney)
 }
 
 /// Mel to Hz, the inverse of [`hz_to_mel`].
 pub fn mel_to_hz(mel: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
-    let logstep = 6.4f64.ln() / 27.0;
-    if mel >= MIN_LOG_MEL {
-        MIN_LOG_HZ * (logstep * (mel - MIN_LOG_MEL)).exp()
-    } else {
-        mel * F_SP
-    }
+    auscult_audio::mel_to_hz(mel, MelScale::Slaney)
 }
 
 /// A frequency axis in Hz, drawn linearly in Hz or in Slaney Mel.
