@@ -17,9 +17,6 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use auscult_audio::fuzz;
 
@@ -62,89 +59,12 @@ unsafe impl GlobalAlloc for Capped {
     }
 }
 
+#[path = "support/fuzz_replay.rs"]
+mod fuzz_replay;
+use fuzz_replay::replay;
+
 #[global_allocator]
 static ALLOCATOR: Capped = Capped;
-
-/// `testdata/fuzz/<target>`, failing plainly when missing.
-fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/fuzz")
-        .join(target);
-    assert!(
-        dir.is_dir(),
-        "the fuzz regression inputs are missing: looked in {} (they ship in the repository's \
-         `testdata/fuzz`)",
-        dir.display()
-    );
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "README.md"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{}: no inputs", dir.display());
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Expect {
-    Ok,
-    Err,
-    Either,
-}
-
-fn expectation(name: &str) -> Expect {
-    const BAD: [&str; 3] = ["err-", "crash-", "oom-"];
-    if name.starts_with("ok-") {
-        Expect::Ok
-    } else if BAD.iter().any(|p| name.starts_with(p)) {
-        Expect::Err
-    } else {
-        Expect::Either
-    }
-}
-
-/// A target's body: (input bytes, scratch folder) -> (what an error must name, outcome with
-/// the error's message).
-type Body = fn(&[u8], &Path) -> (String, Result<(), String>);
-
-/// Runs `body(bytes, scratch folder)` on every input of `target` in a thread of its own (a
-/// hang fails the test after 60 s). `body` returns the name of the file it wrote with its
-/// outcome (`Err` holding the error's message).
-fn replay(target: &str, body: Body) -> usize {
-    let inputs = inputs(target);
-    for (name, bytes) in &inputs {
-        let (tx, rx) = mpsc::channel();
-        let bytes = bytes.clone();
-        std::thread::spawn(move || {
-            let dir = tempfile::tempdir().unwrap();
-            let outcome = std::panic::catch_unwind(|| body(&bytes, dir.path()));
-            let _ = tx.send(outcome.map_err(|_| ()));
-        });
-        let outcome = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("{target}/{name}: no answer within 60 s"));
-        let (file, result) = outcome.unwrap_or_else(|()| panic!("{target}/{name}: panicked"));
-        match (expectation(name), result) {
-            (Expect::Ok | Expect::Either, Ok(())) | (Expect::Either, Err(_)) => {}
-            (Expect::Ok, Err(e)) => panic!("{target}/{name} should be read: {e}"),
-            (Expect::Err, Ok(())) => panic!("{target}/{name} should be rejected"),
-            (Expect::Err, Err(e)) => {
-                assert!(
-                    e.contains(&file),
-                    "{target}/{name}: the error does not name {file}: {e}"
-                );
-            }
-        }
-    }
-    inputs.len()
-}
 
 /// Symphonia panicked inside `decode_file` (caught and reported as an error): a bug too.
 fn no_caught_panic(target: &str, e: String) -> String {

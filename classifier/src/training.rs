@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use auscult_datasets::{ExampleSet, GeneratedCorpus};
+use auscult_datasets::{Example, ExampleSet, GeneratedCorpus};
 use auscult_experiment::{
     Checkpoint, MetricsLog, Progress, Provenance, RunDir, Start, TrainingState, device,
     load_module, load_optimizer, read_metrics, restore_rng, rng_position, seeded_rng,
@@ -200,6 +200,26 @@ fn data_sources(data: &ExampleSet, augment: &[GeneratedCorpus]) -> (Vec<PathBuf>
     (roots, sources)
 }
 
+/// The recording chain of each of `n_items` training items as a group id: the device in an
+/// ICBHI file name and the source file's sample rate for the real examples (`real`, first),
+/// one group for the generated items after them.
+fn recording_chains(real: &[Example], n_items: usize) -> Vec<usize> {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    real.iter()
+        .zip(source_rates(real))
+        .map(|(e, rate)| {
+            let device = e.device().map_or("unknown", |d| d.code());
+            format!("{device}@{}", rate.unwrap_or(0))
+        })
+        .chain(std::iter::repeat_with(|| "generated".to_string()))
+        .take(n_items)
+        .map(|key| {
+            let next = ids.len();
+            *ids.entry(key).or_insert(next)
+        })
+        .collect()
+}
+
 /// Everything prepared before the first step.
 struct Prepared {
     classes: Vec<String>,
@@ -212,7 +232,7 @@ struct Prepared {
     test_patients: Vec<String>,
     /// Indices into `train` forming one epoch of instance sampling (oversampled when asked).
     epoch_items: Vec<usize>,
-    /// Device group of every training item (generated items form their own group).
+    /// Recording chain of every training item when `device_balance` is on (empty otherwise).
     groups: Vec<usize>,
     n_real: usize,
     class_weights: Vec<f32>,
@@ -253,21 +273,6 @@ fn prepare(
         norm
     };
     let n_real = train.len();
-    let mut group_ids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut group_of = |key: String| {
-        let next = group_ids.len();
-        *group_ids.entry(key).or_insert(next)
-    };
-    // A recording chain: the device and the source file's sample rate.
-    let mut groups: Vec<usize> = data
-        .train
-        .iter()
-        .zip(source_rates(&data.train))
-        .map(|(e, rate)| {
-            let device = e.device().map_or("unknown", |d| d.code());
-            group_of(format!("{device}@{}", rate.unwrap_or(0)))
-        })
-        .collect();
     let real_counts = train.class_counts(n_classes);
     if !augment.is_empty() {
         let mut rng = seeded_rng(cfg.seed, STREAM_AUGMENT_SELECT);
@@ -282,12 +287,15 @@ fn prepare(
         )?;
         train.data.extend_from_slice(&generated.data);
         train.labels.extend_from_slice(&generated.labels);
-        let g = group_of("generated".into());
-        groups.resize(train.labels.len(), g);
     }
     for set in [&mut train, &mut val, &mut test] {
         norm.apply(&mut set.data, n_frames);
     }
+    let groups = if cfg.device_balance {
+        recording_chains(&data.train, train.len())
+    } else {
+        Vec::new()
+    };
     let epoch_items = if cfg.oversample {
         oversample(
             &train.labels,

@@ -114,21 +114,31 @@ fn with_fault(cmd: &mut assert_cmd::Command, out: &Path, fault: Option<usize>) {
     }
 }
 
-/// `auscult train-vqvae` of [`EPOCHS`] epochs into `out` (`--config` unless resuming),
-/// aborted after the `fault`-th checkpoint write when given.
-fn train_vqvae(
+/// `auscult train-vqvae`, or `auscult train-prior` over `vqvae` when given, of [`EPOCHS`]
+/// epochs into `out` (`--config` unless resuming), aborted after the `fault`-th checkpoint
+/// write when given.
+fn train_run(
+    vqvae: Option<&Path>,
     data: &Path,
     config: &Path,
     out: &Path,
     fault: Option<usize>,
 ) -> assert_cmd::assert::Assert {
     let mut cmd = auscult();
-    cmd.args(["train-vqvae", "--seed", "3", "--json", "--epochs"])
+    let subcommand = if vqvae.is_some() {
+        "train-prior"
+    } else {
+        "train-vqvae"
+    };
+    cmd.args([subcommand, "--seed", "3", "--json", "--epochs"])
         .arg(EPOCHS.to_string())
         .arg("--data")
         .arg(data)
         .arg("--out")
         .arg(out);
+    if let Some(v) = vqvae {
+        cmd.arg("--vqvae").arg(v);
+    }
     if out.join("config.json").exists() {
         cmd.arg("--resume");
     } else {
@@ -138,7 +148,15 @@ fn train_vqvae(
     cmd.assert()
 }
 
-/// `auscult train-prior` likewise.
+fn train_vqvae(
+    data: &Path,
+    config: &Path,
+    out: &Path,
+    fault: Option<usize>,
+) -> assert_cmd::assert::Assert {
+    train_run(None, data, config, out, fault)
+}
+
 fn train_prior(
     data: &Path,
     vqvae: &Path,
@@ -146,22 +164,7 @@ fn train_prior(
     out: &Path,
     fault: Option<usize>,
 ) -> assert_cmd::assert::Assert {
-    let mut cmd = auscult();
-    cmd.args(["train-prior", "--seed", "3", "--json", "--epochs"])
-        .arg(EPOCHS.to_string())
-        .arg("--data")
-        .arg(data)
-        .arg("--vqvae")
-        .arg(vqvae)
-        .arg("--out")
-        .arg(out);
-    if out.join("config.json").exists() {
-        cmd.arg("--resume");
-    } else {
-        cmd.arg("--config").arg(config);
-    }
-    with_fault(&mut cmd, out, fault);
-    cmd.assert()
+    train_run(Some(vqvae), data, config, out, fault)
 }
 
 /// `metrics.jsonl` without its wall-clock fields.
