@@ -5,6 +5,7 @@ use auscult_datasets::ExampleConfig;
 use auscult_experiment::DeviceChoice;
 use serde::{Deserialize, Serialize};
 
+use crate::binary::Level;
 use crate::data::{AugmentMix, FreqMixStyle, ItemNorm, SpecAugment, default_examples, default_mel};
 use crate::loss::ClassLoss;
 use crate::mixup::MixupMode;
@@ -82,6 +83,10 @@ pub struct TrainConfig {
     pub device: DeviceChoice,
     /// Bootstrap resamples for the final score intervals (0: none).
     pub bootstrap: usize,
+    /// The unit of the final validation and test metrics and of a binary task's decision
+    /// threshold: `item` (each cycle or file) or `participant` (the mean of each participant's
+    /// class probabilities; `auscult train` chooses it for Coswara).
+    pub level: Level,
 }
 
 impl Default for TrainConfig {
@@ -112,6 +117,7 @@ impl Default for TrainConfig {
             seed: 0,
             device: DeviceChoice::Cpu,
             bootstrap: 1000,
+            level: Level::Item,
         }
     }
 }

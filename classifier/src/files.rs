@@ -20,3 +20,7 @@ pub const PROVENANCE: &str = "provenance.json";
 pub const CURVES: &str = "curves.png";
 /// Confusion matrix.
 pub const CONFUSION: &str = "confusion.png";
+/// A binary task's decision threshold, chosen on validation data ([`crate::DecisionRule`]).
+pub const DECISION: &str = "decision.json";
+/// ROC curve of a binary task (test split, else validation).
+pub const ROC: &str = "roc.png";

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use auscult_audio::{MelSpectrogram, Spectrogram, decode_file, resample};
 use auscult_datasets::{
-    Example, GeneratedCorpus, fit_cycle, read_annotations, read_wav_header, slice_cycle,
+    Example, GeneratedCorpus, SoundKind, fit_cycle, read_annotations, read_wav_header, slice_cycle,
 };
 use auscult_experiment::{DeviceChoice, RunDir, device, load_module, seeded_rng};
 use burn::module::Module;
@@ -17,6 +17,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
+use crate::binary::{DecisionRule, Level, fuse_by_patient, positive_class};
 use crate::config::ModelConfig;
 use crate::data::{FeatureSet, Normalization, compute_features};
 use crate::files;
@@ -60,6 +61,7 @@ pub fn predict_probabilities(
 #[derive(Debug)]
 pub struct Classifier {
     config: ModelConfig,
+    decision: Option<DecisionRule>,
     norm: Normalization,
     model: Cnn,
     device: Device,
@@ -113,6 +115,24 @@ impl Classifier {
                 config.n_bins
             )));
         }
+        let decision = if run.file(files::DECISION).exists() {
+            let d: DecisionRule = run.load_json(files::DECISION)?;
+            let pos = positive_class(&config.classes);
+            if pos.is_none_or(|p| config.classes[p] != d.positive_class)
+                || !(0.0..=1.0).contains(&d.threshold)
+            {
+                return Err(Error::data(format!(
+                    "{}: positive class `{}` with threshold {} does not fit a model of classes {}",
+                    run.file(files::DECISION).display(),
+                    d.positive_class,
+                    d.threshold,
+                    config.classes.join(", ")
+                )));
+            }
+            Some(d)
+        } else {
+            None
+        };
         let device = device(choice)?;
         let weights = [files::BEST, files::MODEL]
             .iter()
@@ -133,6 +153,7 @@ impl Classifier {
         let front_end = MelSpectrogram::new(&config.train.mel)?;
         Ok(Self {
             config,
+            decision,
             norm,
             model,
             device,
@@ -154,6 +175,17 @@ impl Classifier {
     /// The run directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// A binary model's decision rule (`decision.json`), when training chose one.
+    pub fn decision(&self) -> Option<&DecisionRule> {
+        self.decision.as_ref()
+    }
+
+    /// The predicted class of one row of probabilities: the positive class of a binary model
+    /// when its probability reaches the decision threshold, else the most probable class.
+    pub fn decide(&self, probabilities: &[f32]) -> usize {
+        decide(self.classes(), self.decision.as_ref(), probabilities)
     }
 
     /// Class probabilities of raw (un-normalised dB log-Mel) features.
@@ -249,11 +281,11 @@ impl Classifier {
             .map(|(&(start_s, end_s), p)| Segment {
                 start_s,
                 end_s,
-                label: classes[argmax(p)].clone(),
+                label: classes[self.decide(p)].clone(),
                 probabilities: ClassProbabilities::new(&classes, p),
             })
             .collect();
-        let summary = Summary::new(&classes, &probs);
+        let summary = Summary::new(&classes, &probs, self.decision.as_ref());
         Ok(Recording {
             path: path.to_path_buf(),
             duration_s: duration,
@@ -262,6 +294,161 @@ impl Classifier {
             windows: (!annotated).then_some(segs),
             summary,
         })
+    }
+}
+
+impl Classifier {
+    /// Classifies one Coswara participant folder: each of `sounds` found in `dir`
+    /// (`<sound>.wav`) is cut as training cut whole files (resampled, faded, brought to the
+    /// training length), and the participant's probabilities are the mean of the files'. Files
+    /// that are missing, header-only or unreadable are listed in `skipped`.
+    ///
+    /// # Errors
+    /// When `dir` is not a folder or none of `sounds` could be classified.
+    pub fn classify_participant(
+        &mut self,
+        dir: &Path,
+        sounds: &[SoundKind],
+    ) -> Result<Participant> {
+        if !dir.is_dir() {
+            return Err(Error::data(format!(
+                "{}: not a participant folder",
+                dir.display()
+            )));
+        }
+        let sr = self.config.train.examples.sample_rate;
+        let mut clips = Vec::new();
+        let mut found = Vec::new();
+        let mut skipped = Vec::new();
+        for &kind in sounds {
+            let path = dir.join(kind.file_name());
+            if !path.is_file() {
+                skipped.push(Skipped {
+                    sound: kind.name().into(),
+                    reason: "no such file".into(),
+                });
+                continue;
+            }
+            let clip = decode_file(&path).map_err(Error::from).and_then(|d| {
+                if d.samples.is_empty() {
+                    return Err(Error::data("no samples (header-only WAV)"));
+                }
+                Ok(resample(&d.samples, d.sample_rate, sr)?)
+            });
+            match clip {
+                Ok(samples) => {
+                    clips.push(fit_cycle(&samples, &self.config.train.examples));
+                    found.push((kind, path));
+                }
+                Err(e) => skipped.push(Skipped {
+                    sound: kind.name().into(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        if clips.is_empty() {
+            return Err(Error::data(format!(
+                "{}: none of the sounds {} could be classified ({})",
+                dir.display(),
+                sounds
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                skipped
+                    .iter()
+                    .map(|s| format!("{}: {}", s.sound, s.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+        let probs = self.predict_clips(&clips)?;
+        let classes = self.classes().to_vec();
+        let mut mean = vec![0f32; classes.len()];
+        for p in &probs {
+            for (m, v) in mean.iter_mut().zip(p) {
+                *m += v / probs.len() as f32;
+            }
+        }
+        Ok(Participant {
+            participant: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path: dir.to_path_buf(),
+            sounds: found
+                .into_iter()
+                .zip(&probs)
+                .map(|((kind, path), p)| SoundResult {
+                    sound: kind.name().into(),
+                    path,
+                    label: classes[self.decide(p)].clone(),
+                    probabilities: ClassProbabilities::new(&classes, p),
+                })
+                .collect(),
+            skipped,
+            label: classes[self.decide(&mean)].clone(),
+            probabilities: ClassProbabilities::new(&classes, &mean),
+            threshold: self.decision.as_ref().map(|d| d.threshold),
+        })
+    }
+}
+
+/// One sound of a classified participant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SoundResult {
+    /// The sound kind (`cough-heavy`).
+    pub sound: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Its own decision.
+    pub label: String,
+    /// Its class probabilities.
+    pub probabilities: ClassProbabilities,
+}
+
+/// A sound of a participant that was not classified, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    /// The sound kind.
+    pub sound: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// A participant classified from the fusion of its sounds (`auscult classify` on a Coswara
+/// participant folder).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Participant {
+    /// The participant id (the folder name).
+    pub participant: String,
+    /// The folder.
+    pub path: PathBuf,
+    /// The sounds classified.
+    pub sounds: Vec<SoundResult>,
+    /// The sounds asked for that were not.
+    pub skipped: Vec<Skipped>,
+    /// The decision on the fused probabilities.
+    pub label: String,
+    /// The mean of the sounds' class probabilities.
+    pub probabilities: ClassProbabilities,
+    /// The decision threshold of a binary model on its positive class, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
+/// The class of one row of probabilities under an optional decision rule (see
+/// [`Classifier::decide`]).
+fn decide(classes: &[String], decision: Option<&DecisionRule>, p: &[f32]) -> usize {
+    match (decision, positive_class(classes)) {
+        (Some(d), Some(pos)) if p.len() == 2 => {
+            if f64::from(p[pos]) >= d.threshold {
+                pos
+            } else {
+                1 - pos
+            }
+        }
+        _ => argmax(p),
     }
 }
 
@@ -307,19 +494,20 @@ pub struct Summary {
     pub counts: ClassProbabilities,
     /// Mean of the segments' probabilities.
     pub mean_probabilities: ClassProbabilities,
-    /// The class of highest mean probability.
+    /// The class of the mean probabilities (through the decision threshold of a binary model,
+    /// else the most probable).
     pub label: String,
     /// Segments predicted as any class other than the normal one.
     pub abnormal_segments: usize,
 }
 
 impl Summary {
-    fn new(classes: &[String], probs: &[Vec<f32>]) -> Self {
+    fn new(classes: &[String], probs: &[Vec<f32>], decision: Option<&DecisionRule>) -> Self {
         let k = classes.len();
         let mut counts = vec![0f32; k];
         let mut mean = vec![0f32; k];
         for p in probs {
-            counts[argmax(p)] += 1.0;
+            counts[decide(classes, decision, p)] += 1.0;
             for (m, v) in mean.iter_mut().zip(p) {
                 *m += v / probs.len() as f32;
             }
@@ -327,8 +515,14 @@ impl Summary {
         let normal = normal_class(classes);
         Self {
             segments: probs.len(),
-            abnormal_segments: probs.iter().filter(|p| argmax(p) != normal).count(),
-            label: classes.get(argmax(&mean)).cloned().unwrap_or_default(),
+            abnormal_segments: probs
+                .iter()
+                .filter(|p| decide(classes, decision, p) != normal)
+                .count(),
+            label: classes
+                .get(decide(classes, decision, &mean))
+                .cloned()
+                .unwrap_or_default(),
             counts: ClassProbabilities::new(classes, &counts),
             mean_probabilities: ClassProbabilities::new(classes, &mean),
         }
@@ -355,25 +549,50 @@ pub struct Recording {
 }
 
 /// An evaluation of a trained model on labelled examples (what `auscult evaluate --json`
-/// prints: the [`Metrics`] fields at the top level, plus the model directory and the metrics
-/// per recording device and per source sample rate).
+/// prints: the [`Metrics`] fields at the top level, plus the model directory, the level, and
+/// the metrics per recording device and per source sample rate).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// The run directory evaluated.
     pub model_dir: PathBuf,
+    /// What the metrics count: items, or participants (each the mean of its items'
+    /// probabilities).
+    #[serde(default)]
+    pub level: Level,
     /// The metrics.
     #[serde(flatten)]
     pub metrics: Metrics,
+    /// At the participant level, the same metrics over the single items (files) too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_metrics: Option<Metrics>,
     /// The metrics of each recording device, in device-code order (`unknown` last for
     /// examples whose file name names no ICBHI device); empty, and left out of the JSON, when
-    /// no example's does.
+    /// no example's does (and at the participant level).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub by_device: Vec<GroupMetrics>,
     /// The metrics of each sample rate of the source files, in Hz order (`unknown` last for
     /// sources whose header cannot be read); empty, and left out of the JSON, when no
-    /// source's can.
+    /// source's can (and at the participant level).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub by_sample_rate: Vec<GroupMetrics>,
+}
+
+/// Options of [`evaluate_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EvalOptions {
+    /// The bootstrap of the intervals.
+    pub bootstrap: BootstrapOptions,
+    /// The unit scored (`None`: the model's, from its training config).
+    pub level: Option<Level>,
+}
+
+impl From<BootstrapOptions> for EvalOptions {
+    fn from(bootstrap: BootstrapOptions) -> Self {
+        Self {
+            bootstrap,
+            level: None,
+        }
+    }
 }
 
 /// A grouping key that may be unknown; known values sort first, in their own order.
@@ -420,12 +639,17 @@ pub fn evaluate(model_dir: &Path, examples: &[Example]) -> Result<Evaluation> {
 }
 
 /// Evaluates a loaded classifier: the metrics over all `examples` and per device and source
-/// sample rate, the intervals resampling patients ([`Example::patient`]).
+/// sample rate, the intervals resampling patients ([`Example::patient`]); at the participant
+/// level, the metrics of the participants' fused predictions and of the items. A binary
+/// model's decision threshold (`decision.json`) makes its predictions.
 pub fn evaluate_with(
     clf: &Classifier,
     examples: &[Example],
-    bootstrap: BootstrapOptions,
+    options: impl Into<EvalOptions>,
 ) -> Result<Evaluation> {
+    let EvalOptions { bootstrap, level } = options.into();
+    let level = level.unwrap_or(clf.config().train.level);
+    let threshold = clf.decision().map(|d| d.threshold);
     if examples.is_empty() {
         return Err(Error::data(
             "nothing to evaluate: the chosen split has no examples",
@@ -453,12 +677,43 @@ pub fn evaluate_with(
         probabilities: &probs,
         patients: &patients,
         bootstrap,
+        threshold,
     };
-    Ok(Evaluation {
-        model_dir: clf.dir().to_path_buf(),
-        metrics: Metrics::compute_with_patients(classes, &truth, &probs, &patients, bootstrap)?,
-        by_device: by.metrics(&devices)?,
-        by_sample_rate: by.metrics(&rates)?,
+    let items = Metrics::compute_full(
+        classes,
+        &truth,
+        &probs,
+        Some(&patients),
+        bootstrap,
+        threshold,
+    )?;
+    Ok(match level {
+        Level::Item => Evaluation {
+            model_dir: clf.dir().to_path_buf(),
+            level,
+            metrics: items,
+            item_metrics: None,
+            by_device: by.metrics(&devices)?,
+            by_sample_rate: by.metrics(&rates)?,
+        },
+        Level::Participant => {
+            let f = fuse_by_patient(&truth, &probs, &patients)?;
+            Evaluation {
+                model_dir: clf.dir().to_path_buf(),
+                level,
+                metrics: Metrics::compute_full(
+                    classes,
+                    &f.truth,
+                    &f.probabilities,
+                    Some(&f.patients),
+                    bootstrap,
+                    threshold,
+                )?,
+                item_metrics: Some(items),
+                by_device: Vec::new(),
+                by_sample_rate: Vec::new(),
+            }
+        }
     })
 }
 
@@ -469,6 +724,7 @@ struct Grouping<'a> {
     probabilities: &'a [Vec<f32>],
     patients: &'a [String],
     bootstrap: BootstrapOptions,
+    threshold: Option<f64>,
 }
 
 impl Grouping<'_> {
@@ -484,6 +740,7 @@ impl Grouping<'_> {
             keys,
             Some(self.patients),
             self.bootstrap,
+            self.threshold,
         )
     }
 }

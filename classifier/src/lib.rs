@@ -18,11 +18,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`metrics`] (ICBHI score, F1, AUROC, bootstrap), [`supcon`] and [`loss`] (the
+//! Modules: [`metrics`] (ICBHI score, F1, bootstrap), [`binary`] (ROC-AUC, PR-AUC, decision
+//! thresholds and participant fusion of screening tasks), [`supcon`] and [`loss`] (the
 //! losses), [`mixup`] and [`sampler`] (batch construction), [`model`] (the CNN), [`data`]
 //! (features, normalisation, SpecAugment, generated corpora), [`config`], [`training`],
 //! [`inference`], [`files`] (the names inside a run directory).
 
+pub mod binary;
 pub mod config;
 pub mod data;
 mod error;
@@ -37,12 +39,13 @@ pub mod sampler;
 pub mod supcon;
 pub mod training;
 
+pub use binary::{DecisionRule, Level};
 pub use config::{ModelConfig, Recipe, TrainConfig};
 pub use data::{AugmentMix, FreqMixStyle, ItemNorm, SpecAugment, default_examples, default_mel};
 pub use error::{Error, Result};
 pub use inference::{
-    Classifier, Evaluation, Recording, SampleQuality, Segment, Summary, corpus_class_probability,
-    evaluate, evaluate_with,
+    Classifier, EvalOptions, Evaluation, Participant, Recording, SampleQuality, Segment, Summary,
+    corpus_class_probability, evaluate, evaluate_with,
 };
 pub use loss::ClassLoss;
 pub use metrics::{BootstrapUnit, ConfusionMatrix, GroupMetrics, IcbhiScore, Metrics};

@@ -26,6 +26,10 @@ use std::fmt::Display;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::binary::{
+    SCREENING_SPECIFICITY, bootstrap_aucs, positive_class, pr_auc, roc_auc,
+    sensitivity_at_specificity,
+};
 use crate::{Error, Result};
 
 /// A confusion matrix: `counts[truth][prediction]`.
@@ -210,8 +214,26 @@ pub struct Metrics {
     pub macro_f1: f64,
     /// Unweighted mean of the per-class recall.
     pub balanced_accuracy: f64,
-    /// Area under the ROC curve of the non-normal class's probability (binary tasks only).
-    pub auroc: Option<f64>,
+    /// Binary tasks: area under the ROC curve of the positive (non-normal) class's
+    /// probability.
+    #[serde(default, alias = "auroc")]
+    pub roc_auc: Option<f64>,
+    /// Bootstrap 95% interval of `roc_auc` (resampling as the other intervals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roc_auc_ci95: Option<[f64; 2]>,
+    /// Binary tasks: area under the precision-recall curve (average precision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_auc: Option<f64>,
+    /// Bootstrap 95% interval of `pr_auc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_auc_ci95: Option<[f64; 2]>,
+    /// Binary tasks: the highest sensitivity of any threshold with specificity >= 0.95.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity_at_95_specificity: Option<f64>,
+    /// Binary tasks: the probability of the positive class at or above which an item is
+    /// called positive (Sp, Se, the confusion matrix use it); `None`: the most probable class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
     /// Per-class precision, recall, F1 and support.
     pub per_class: Vec<ClassMetrics>,
     /// Confusion matrix, `confusion[truth][prediction]`.
@@ -279,12 +301,16 @@ impl BootstrapUnit {
     }
 }
 
-/// Checks the shapes of `truth` and `probabilities` and returns the arg-max predictions.
+/// Checks the shapes of `truth` and `probabilities` and returns the predictions: the arg-max,
+/// or with a `threshold` on a two-class task the positive class wherever its probability
+/// reaches the threshold.
 fn predictions(
-    n_classes: usize,
+    classes: &[String],
     truth: &[usize],
     probabilities: &[Vec<f32>],
+    threshold: Option<f64>,
 ) -> Result<Vec<usize>> {
+    let n_classes = classes.len();
     if probabilities.len() != truth.len() {
         return Err(Error::Length {
             what: "probability rows for the true labels",
@@ -299,7 +325,13 @@ fn predictions(
             actual: row.len(),
         });
     }
-    Ok(probabilities.iter().map(|p| argmax(p)).collect())
+    Ok(match (threshold, positive_class(classes)) {
+        (Some(t), Some(pos)) => probabilities
+            .iter()
+            .map(|p| if f64::from(p[pos]) >= t { pos } else { 1 - pos })
+            .collect(),
+        _ => probabilities.iter().map(|p| argmax(p)).collect(),
+    })
 }
 
 /// The cluster (patient) index of every item, patients numbered in sorted-name order so that
@@ -335,7 +367,7 @@ impl Metrics {
         probabilities: &[Vec<f32>],
         bootstrap: BootstrapOptions,
     ) -> Result<Self> {
-        Self::compute_inner(classes, truth, probabilities, None, bootstrap)
+        Self::compute_inner(classes, truth, probabilities, None, bootstrap, None)
     }
 
     /// As [`Metrics::compute`], with the patient of every item (`patients[i]` is item `i`'s):
@@ -347,7 +379,35 @@ impl Metrics {
         patients: &[String],
         bootstrap: BootstrapOptions,
     ) -> Result<Self> {
-        Self::compute_inner(classes, truth, probabilities, Some(patients), bootstrap)
+        Self::compute_inner(
+            classes,
+            truth,
+            probabilities,
+            Some(patients),
+            bootstrap,
+            None,
+        )
+    }
+
+    /// The general form: `patients` as in [`Metrics::compute_with_patients`] (or `None`), and
+    /// on a two-class task an optional decision `threshold` on the positive class's
+    /// probability (see [`crate::binary::DecisionRule`]) in place of the arg-max.
+    pub fn compute_full(
+        classes: &[String],
+        truth: &[usize],
+        probabilities: &[Vec<f32>],
+        patients: Option<&[String]>,
+        bootstrap: BootstrapOptions,
+        threshold: Option<f64>,
+    ) -> Result<Self> {
+        Self::compute_inner(
+            classes,
+            truth,
+            probabilities,
+            patients,
+            bootstrap,
+            threshold,
+        )
     }
 
     fn compute_inner(
@@ -356,9 +416,10 @@ impl Metrics {
         probabilities: &[Vec<f32>],
         patients: Option<&[String]>,
         bootstrap: BootstrapOptions,
+        threshold: Option<f64>,
     ) -> Result<Self> {
         let n_classes = classes.len();
-        let prediction = predictions(n_classes, truth, probabilities)?;
+        let prediction = predictions(classes, truth, probabilities, threshold)?;
         let (cluster, n_clusters) = clusters(truth.len(), patients)?;
         let cm = ConfusionMatrix::from_labels(n_classes, truth, &prediction)?;
         let normal = normal_class(classes);
@@ -367,14 +428,25 @@ impl Metrics {
         let k = n_classes.max(1) as f64;
         let macro_f1 = per_class.iter().map(|c| c.f1).sum::<f64>() / k;
         let balanced_accuracy = per_class.iter().map(|c| c.recall).sum::<f64>() / k;
-        let auroc = if n_classes == 2 {
-            let positive = 1 - normal.min(1);
-            let scores: Vec<f64> = probabilities.iter().map(|p| p[positive] as f64).collect();
-            let is_pos: Vec<bool> = truth.iter().map(|&t| t == positive).collect();
-            auroc(&scores, &is_pos)
-        } else {
-            None
-        };
+        let binary = positive_class(classes).map(|pos| {
+            let scores: Vec<f64> = probabilities.iter().map(|p| f64::from(p[pos])).collect();
+            let is_pos: Vec<bool> = truth.iter().map(|&t| t == pos).collect();
+            let cis = bootstrap_aucs(
+                &scores,
+                &is_pos,
+                &cluster,
+                n_clusters,
+                bootstrap.resamples,
+                bootstrap.seed,
+            );
+            (
+                roc_auc(&scores, &is_pos),
+                pr_auc(&scores, &is_pos),
+                sensitivity_at_specificity(&scores, &is_pos, SCREENING_SPECIFICITY),
+                cis,
+            )
+        });
+        let (roc, pr, sens95, auc_cis) = binary.unwrap_or_default();
         let intervals = (bootstrap.resamples > 0 && !truth.is_empty())
             .then(|| bootstrap_icbhi(normal, truth, &prediction, &cluster, n_clusters, bootstrap));
         let unit = if patients.is_some() {
@@ -402,7 +474,12 @@ impl Metrics {
             accuracy: cm.accuracy(),
             macro_f1,
             balanced_accuracy,
-            auroc,
+            roc_auc: roc,
+            roc_auc_ci95: auc_cis.map(|c| c.0),
+            pr_auc: pr,
+            pr_auc_ci95: auc_cis.map(|c| c.1),
+            sensitivity_at_95_specificity: sens95,
+            threshold: threshold.filter(|_| n_classes == 2),
             per_class,
             confusion: cm.counts,
         })
@@ -446,8 +523,9 @@ pub fn group_metrics<K: Ord + Display>(
     keys: &[K],
     patients: Option<&[String]>,
     bootstrap: BootstrapOptions,
+    threshold: Option<f64>,
 ) -> Result<Vec<GroupMetrics>> {
-    predictions(classes.len(), truth, probabilities)?;
+    predictions(classes, truth, probabilities, threshold)?;
     for (what, len) in [
         ("group keys for the true labels", keys.len()),
         (
@@ -474,8 +552,14 @@ pub fn group_metrics<K: Ord + Display>(
             let probs: Vec<Vec<f32>> = items.iter().map(|&i| probabilities[i].clone()).collect();
             let patients: Option<Vec<String>> =
                 patients.map(|p| items.iter().map(|&i| p[i].clone()).collect());
-            let m =
-                Metrics::compute_inner(classes, &truth, &probs, patients.as_deref(), bootstrap)?;
+            let m = Metrics::compute_inner(
+                classes,
+                &truth,
+                &probs,
+                patients.as_deref(),
+                bootstrap,
+                threshold,
+            )?;
             Ok(GroupMetrics {
                 group: key.to_string(),
                 n: m.n,
@@ -547,7 +631,7 @@ fn bootstrap_icbhi(
 }
 
 /// Linear-interpolated percentile (numpy's default) of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -555,36 +639,6 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
-/// Area under the ROC curve (Mann-Whitney U with average ranks for ties); `None` when either
-/// class is absent.
-pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
-    let n_pos = positive.iter().filter(|&&p| p).count();
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 || scores.len() != positive.len() {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut rank_sum_pos = 0.0;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        // Ranks i+1 ..= j+1 share their average.
-        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            if positive[k] {
-                rank_sum_pos += avg_rank;
-            }
-        }
-        i = j + 1;
-    }
-    let u = rank_sum_pos - (n_pos * (n_pos + 1)) as f64 / 2.0;
-    Some(u / (n_pos as f64 * n_neg as f64))
 }
 
 #[cfg(test)]
@@ -659,7 +713,7 @@ mod tests {
         let macro_f1 = (0.8 + 0.5 + 2.0 / 3.0) / 3.0;
         assert!((m.macro_f1 - macro_f1).abs() < 1e-12);
         assert!((m.balanced_accuracy - (2.0 / 3.0 + 0.5 + 1.0) / 3.0).abs() < 1e-12);
-        assert!(m.auroc.is_none());
+        assert!(m.roc_auc.is_none());
         assert!(m.score_ci95.is_none());
         assert_eq!((m.bootstrap_unit, m.bootstrap_resamples), (None, 0));
     }
@@ -685,12 +739,12 @@ mod tests {
     #[test]
     fn auroc_with_ties() {
         // sklearn.metrics.roc_auc_score([0,0,1,1], [0.1,0.4,0.35,0.8]) == 0.75
-        let a = auroc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]).unwrap();
+        let a = roc_auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]).unwrap();
         assert!((a - 0.75).abs() < 1e-12);
         // roc_auc_score([0,1,0,1], [0.5,0.5,0.2,0.9]) == 0.875
-        let a = auroc(&[0.5, 0.5, 0.2, 0.9], &[false, true, false, true]).unwrap();
+        let a = roc_auc(&[0.5, 0.5, 0.2, 0.9], &[false, true, false, true]).unwrap();
         assert!((a - 0.875).abs() < 1e-12);
-        assert!(auroc(&[0.1, 0.2], &[true, true]).is_none());
+        assert!(roc_auc(&[0.1, 0.2], &[true, true]).is_none());
     }
 
     #[test]
@@ -706,7 +760,7 @@ mod tests {
         ];
         let m = Metrics::compute(&classes, &truth, &probs, BootstrapOptions::default()).unwrap();
         // positive class = 0; its scores: positives 0.9, 0.4; negatives 0.3, 0.2 -> AUROC 1.
-        assert_eq!(m.auroc, Some(1.0));
+        assert_eq!(m.roc_auc, Some(1.0));
         // Sp (healthy) = 2/2, Se = 1/2
         assert!((m.score - 0.75).abs() < 1e-12);
         let [lo, hi] = m.score_ci95.unwrap();

@@ -13,6 +13,7 @@
 //! | `best.bpk` | weights of the best validation score (the last epoch without validation; published from the checkpoint) |
 //! | `metrics.jsonl` | one [`EpochRecord`] per epoch |
 //! | `curves.png`, `confusion.png` | training curves; confusion matrix (test split, else validation) |
+//! | `decision.json`, `roc.png` | binary tasks: the decision threshold chosen on validation ([`DecisionRule`]); the ROC curve (test split, else validation) |
 //! | `report.json` | the [`TrainReport`] |
 
 use std::collections::BTreeMap;
@@ -31,6 +32,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::binary::{DecisionRule, Level, fuse_by_patient, positive_class};
 use crate::config::{CONFIG_SCHEMA_VERSION, ModelConfig, TrainConfig};
 use crate::data::{FeatureSet, Normalization, compute_features, load_augmentation};
 use crate::files;
@@ -90,6 +92,9 @@ pub struct EpochRecord {
     pub val_accuracy: Option<f64>,
     /// Validation macro-F1.
     pub val_macro_f1: Option<f64>,
+    /// Validation ROC-AUC (binary tasks; what selects the best epoch there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_roc_auc: Option<f64>,
     /// Whether this epoch is the best so far.
     pub best: bool,
     /// Wall time of the epoch in seconds.
@@ -117,7 +122,7 @@ pub struct TrainReport {
     pub steps: usize,
     /// Epoch whose weights are in `best.bpk`.
     pub best_epoch: Option<usize>,
-    /// Its validation score.
+    /// Its validation score: the ROC-AUC of a binary task, the ICBHI score otherwise.
     pub best_val_score: Option<f64>,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
@@ -131,6 +136,13 @@ pub struct TrainReport {
     pub val: Option<Metrics>,
     /// Metrics of the best weights on the test split.
     pub test: Option<Metrics>,
+    /// The unit of `val` and `test` (items, or participants with fused predictions).
+    #[serde(default)]
+    pub level: Level,
+    /// Binary tasks: the decision threshold chosen on the validation split (also in
+    /// `decision.json`), used by `val`, `test`, `auscult evaluate` and `auscult classify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionRule>,
     /// How this invocation began: a new run, resumed from a checkpoint, or started again
     /// because `--resume` found no committed checkpoint.
     #[serde(default)]
@@ -561,8 +573,9 @@ fn run_training(
         let mut best = false;
         match &val {
             Some((m, _)) => {
-                if state.best_score.is_none_or(|b| m.score > b) {
-                    state.best_score = Some(m.score);
+                let score = selection_score(m);
+                if state.best_score.is_none_or(|b| score > b) {
+                    state.best_score = Some(score);
                     state.best_epoch = Some(epoch);
                     state.epochs_without_improvement = 0;
                     best = true;
@@ -588,6 +601,7 @@ fn run_training(
             val_sensitivity: val.as_ref().map(|v| v.0.sensitivity),
             val_accuracy: val.as_ref().map(|v| v.0.accuracy),
             val_macro_f1: val.as_ref().map(|v| v.0.macro_f1),
+            val_roc_auc: val.as_ref().and_then(|v| v.0.roc_auc),
             best,
             seconds: started.elapsed().as_secs_f64(),
         };
@@ -677,6 +691,83 @@ fn evaluate_features(
     Ok(Some((m, ce)))
 }
 
+/// What early stopping and `best.bpk` maximise: the ROC-AUC of a binary task (threshold-free:
+/// the threshold is chosen after training), the ICBHI score otherwise.
+fn selection_score(m: &Metrics) -> f64 {
+    m.roc_auc.unwrap_or(m.score)
+}
+
+/// Truth, probabilities and patients of a split at the run's level: per item, or fused
+/// per participant.
+struct Scored {
+    truth: Vec<usize>,
+    probabilities: Vec<Vec<f32>>,
+    patients: Vec<String>,
+}
+
+impl Scored {
+    /// The model's probabilities on normalised features, fused per participant at
+    /// [`Level::Participant`]; `None` for an empty set.
+    fn new(
+        model: &Cnn,
+        set: &FeatureSet,
+        patients: &[String],
+        level: Level,
+        device: &Device,
+    ) -> Result<Option<Self>> {
+        if set.is_empty() {
+            return Ok(None);
+        }
+        let probs = predict_probabilities(model, &set.data, set.n_bins, set.n_frames, device);
+        Ok(Some(match level {
+            Level::Item => Self {
+                truth: set.labels.clone(),
+                probabilities: probs,
+                patients: patients.to_vec(),
+            },
+            Level::Participant => {
+                let f = fuse_by_patient(&set.labels, &probs, patients)?;
+                Self {
+                    truth: f.truth,
+                    probabilities: f.probabilities,
+                    patients: f.patients,
+                }
+            }
+        }))
+    }
+
+    /// The positive class's probability and the truth, for a binary task.
+    fn binary(&self, positive: usize) -> (Vec<f64>, Vec<bool>) {
+        (
+            self.probabilities
+                .iter()
+                .map(|p| f64::from(p[positive]))
+                .collect(),
+            self.truth.iter().map(|&t| t == positive).collect(),
+        )
+    }
+
+    fn metrics(
+        &self,
+        classes: &[String],
+        bootstrap: usize,
+        seed: u64,
+        threshold: Option<f64>,
+    ) -> Result<Metrics> {
+        Metrics::compute_full(
+            classes,
+            &self.truth,
+            &self.probabilities,
+            Some(&self.patients),
+            BootstrapOptions {
+                resamples: bootstrap,
+                seed,
+            },
+            threshold,
+        )
+    }
+}
+
 fn finish(
     cfg: &TrainConfig,
     run: &RunDir,
@@ -696,26 +787,49 @@ fn finish(
         .model
         .init(n_classes, base, &mut seeded_rng(cfg.seed, STREAM_INIT))?;
     let model = load_module(model, weights)?.valid();
-    let val = evaluate_features(
-        &model,
-        &p.val,
-        &p.val_patients,
-        &p.classes,
-        base,
-        cfg.bootstrap,
-        cfg.seed,
-    )?
-    .map(|v| v.0);
-    let test = evaluate_features(
-        &model,
-        &p.test,
-        &p.test_patients,
-        &p.classes,
-        base,
-        cfg.bootstrap,
-        cfg.seed,
-    )?
-    .map(|v| v.0);
+    let val = Scored::new(&model, &p.val, &p.val_patients, cfg.level, base)?;
+    let test = Scored::new(&model, &p.test, &p.test_patients, cfg.level, base)?;
+    let positive = positive_class(&p.classes);
+    let decision = match (positive, &val) {
+        (Some(pos), Some(v)) => {
+            let (scores, truth) = v.binary(pos);
+            Some(DecisionRule::choose(
+                &p.classes[pos],
+                &scores,
+                &truth,
+                cfg.level,
+            ))
+        }
+        (Some(pos), None) => Some(DecisionRule::choose(&p.classes[pos], &[], &[], cfg.level)),
+        _ => None,
+    };
+    if let Some(d) = &decision {
+        auscult_experiment::write_json_atomic(run.file(files::DECISION), d)?;
+    }
+    let threshold = decision.as_ref().map(|d| d.threshold);
+    let metrics = |s: &Option<Scored>| {
+        s.as_ref()
+            .map(|s| s.metrics(&p.classes, cfg.bootstrap, cfg.seed, threshold))
+            .transpose()
+    };
+    let (val_m, test_m) = (metrics(&val)?, metrics(&test)?);
+    if let (Some(pos), Some((s, split))) = (
+        positive,
+        test.as_ref()
+            .map(|s| (s, "test"))
+            .or(val.as_ref().map(|s| (s, "validation"))),
+    ) {
+        let (scores, truth) = s.binary(pos);
+        let auc = crate::binary::roc_auc(&scores, &truth).unwrap_or(f64::NAN);
+        let title = format!(
+            "ROC of {} ({split}, {} {}s, AUC {auc:.3})",
+            p.classes[pos],
+            scores.len(),
+            cfg.level.name()
+        );
+        crate::binary::roc_png(&run.file(files::ROC), &title, &scores, &truth)?;
+    }
+    let (val, test) = (val_m, test_m);
 
     let history: Vec<EpochRecord> = read_metrics(run.file(files::METRICS))?
         .into_iter()
@@ -757,6 +871,8 @@ fn finish(
             .then(|| steps_here as f64 / train_time),
         val,
         test,
+        level: cfg.level,
+        decision,
         start: Start::New,
     };
     Ok(report)
@@ -801,6 +917,9 @@ fn draw_curves(path: &Path, history: &[EpochRecord]) -> Result<()> {
                 series("macro-F1", &|r| r.val_macro_f1),
             ],
         });
+        if history.iter().any(|r| r.val_roc_auc.is_some()) {
+            panels[1].series.push(series("ROC-AUC", &|r| r.val_roc_auc));
+        }
     }
     auscult_plot::curves_png(path, "Classifier training", &panels).map_err(|e| Error::Plot {
         path: path.to_path_buf(),

@@ -30,6 +30,132 @@ pub const COVID_STATUSES: [&str; 8] = [
     "under_validation",
 ];
 
+/// The True/False columns of `combined_data.csv` (its legend, `csv_labels_legend.json`):
+/// symptoms, conditions and habits a participant reported. Each can be a `--target`.
+pub const FLAG_COLUMNS: [&str; 18] = [
+    "asthma",
+    "bd",
+    "cld",
+    "cold",
+    "cough",
+    "diabetes",
+    "diarrhoea",
+    "fever",
+    "ftg",
+    "ht",
+    "ihd",
+    "loss_of_smell",
+    "mp",
+    "others_preexist",
+    "others_resp",
+    "pneumonia",
+    "smoker",
+    "st",
+];
+
+/// The symptom columns behind [`CoswaraTarget::Symptomatic`]: cough, cold, fever, diarrhoea,
+/// loss of smell and taste, muscle pain, breathing difficulties, fatigue, sore throat.
+pub const SYMPTOM_COLUMNS: [&str; 9] = [
+    "cough",
+    "cold",
+    "fever",
+    "diarrhoea",
+    "loss_of_smell",
+    "mp",
+    "bd",
+    "ftg",
+    "st",
+];
+
+/// The columns behind [`CoswaraTarget::RespiratoryCondition`]: asthma, chronic lung disease,
+/// pneumonia, other respiratory illness.
+pub const RESPIRATORY_COLUMNS: [&str; 4] = ["asthma", "cld", "pneumonia", "others_resp"];
+
+/// What a Coswara participant is labelled with.
+///
+/// Every target but [`CoswaraTarget::Covid`] is binary, read from the True/False columns of
+/// `combined_data.csv` (a blank field is False, as in Coswara), with class 0 the negative one;
+/// participants without a row in the CSV are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum CoswaraTarget {
+    /// `covid_status` through [`CoswaraOptions::labels`] (default: healthy vs positive).
+    #[default]
+    Covid,
+    /// Any of the [`SYMPTOM_COLUMNS`]: classes `asymptomatic`, `symptomatic`.
+    Symptomatic,
+    /// Any of the [`RESPIRATORY_COLUMNS`]: classes `none`, `respiratory-condition`.
+    RespiratoryCondition,
+    /// One of the [`FLAG_COLUMNS`] (e.g. `asthma`): classes `no-<column>`, `<column>`.
+    Flag(String),
+}
+
+impl CoswaraTarget {
+    /// The target's name as `--target` takes it (`covid`, `symptomatic`, `asthma`, ...).
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Covid => "covid",
+            Self::Symptomatic => "symptomatic",
+            Self::RespiratoryCondition => "respiratory-condition",
+            Self::Flag(c) => c,
+        }
+    }
+
+    /// The columns whose True makes a participant positive (empty for [`Self::Covid`]).
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            Self::Covid => Vec::new(),
+            Self::Symptomatic => SYMPTOM_COLUMNS.to_vec(),
+            Self::RespiratoryCondition => RESPIRATORY_COLUMNS.to_vec(),
+            Self::Flag(c) => vec![c.as_str()],
+        }
+    }
+}
+
+impl std::fmt::Display for CoswaraTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for CoswaraTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let s = s.trim();
+        match s.to_ascii_lowercase().as_str() {
+            "covid" | "covid_status" => Ok(Self::Covid),
+            "symptomatic" | "symptoms" => Ok(Self::Symptomatic),
+            "respiratory-condition" | "respiratory" => Ok(Self::RespiratoryCondition),
+            other => FLAG_COLUMNS
+                .iter()
+                .find(|c| **c == other)
+                .map(|c| Self::Flag((*c).to_string()))
+                .ok_or_else(|| {
+                    format!(
+                        "unknown Coswara target `{s}`: expected covid, symptomatic, \
+                         respiratory-condition or a True/False column of combined_data.csv ({})",
+                        FLAG_COLUMNS.join(", ")
+                    )
+                }),
+        }
+    }
+}
+
+impl From<CoswaraTarget> for String {
+    fn from(t: CoswaraTarget) -> Self {
+        t.name().to_string()
+    }
+}
+
+impl TryFrom<String> for CoswaraTarget {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 /// One of the nine Coswara recordings of a participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -117,6 +243,8 @@ pub struct CoswaraOptions {
     /// Sounds used as examples (each file one example). Default: the two breathing and the
     /// two cough recordings.
     pub sounds: Vec<SoundKind>,
+    /// What participants are labelled with (default: COVID-19 status through `labels`).
+    pub target: CoswaraTarget,
 }
 
 impl Default for CoswaraOptions {
@@ -138,19 +266,48 @@ impl Default for CoswaraOptions {
                 SoundKind::CoughHeavy,
                 SoundKind::CoughShallow,
             ],
+            target: CoswaraTarget::Covid,
         }
     }
 }
 
 impl CoswaraOptions {
-    /// The class names, sorted (`["healthy", "positive"]` by default).
+    /// The class names: for the COVID target the distinct names of `labels`, sorted
+    /// (`["healthy", "positive"]` by default); for the others the negative class, then the
+    /// positive one.
     pub fn classes(&self) -> Vec<String> {
-        self.labels
-            .values()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect()
+        match &self.target {
+            CoswaraTarget::Covid => self
+                .labels
+                .values()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            CoswaraTarget::Symptomatic => vec!["asymptomatic".into(), "symptomatic".into()],
+            CoswaraTarget::RespiratoryCondition => {
+                vec!["none".into(), "respiratory-condition".into()]
+            }
+            CoswaraTarget::Flag(c) => vec![format!("no-{c}"), c.clone()],
+        }
+    }
+
+    /// The class index of a participant, or `None` when the participant is left out: an
+    /// excluded or unknown `covid_status` for the COVID target, no row in the CSV for the
+    /// others.
+    pub fn label_of(&self, participant: &CoswaraParticipant) -> Option<usize> {
+        match &self.target {
+            CoswaraTarget::Covid => participant
+                .covid_status
+                .as_deref()
+                .and_then(|s| self.class_of(s)),
+            target => {
+                let flags = participant.flags.as_ref()?;
+                Some(usize::from(
+                    target.columns().iter().any(|c| flags.contains(*c)),
+                ))
+            }
+        }
     }
 
     /// The class index of a `covid_status`, or `None` when the status is excluded.
@@ -191,6 +348,8 @@ pub struct CoswaraRow {
     pub gender: Option<String>,
     /// `record_date`, when present.
     pub record_date: Option<String>,
+    /// The [`FLAG_COLUMNS`] present in the table whose value is `True`.
+    pub flags: BTreeSet<String>,
 }
 
 /// Reads `combined_data.csv`: needs the columns `id` and `covid_status`; `a`, `g` and
@@ -216,6 +375,10 @@ pub fn read_combined_csv(path: &Path) -> Result<BTreeMap<String, CoswaraRow>> {
     let id_col = need("id")?;
     let status_col = need("covid_status")?;
     let (age_col, gender_col, date_col) = (column("a"), column("g"), column("record_date"));
+    let flag_cols: Vec<(&str, usize)> = FLAG_COLUMNS
+        .iter()
+        .filter_map(|&c| column(c).map(|i| (c, i)))
+        .collect();
     let mut out = BTreeMap::new();
     for record in reader.records() {
         let record = record.map_err(csv_err)?;
@@ -232,6 +395,15 @@ pub fn read_combined_csv(path: &Path) -> Result<BTreeMap<String, CoswaraRow>> {
             age: get(age_col).and_then(|a| a.parse().ok()),
             gender: get(gender_col),
             record_date: get(date_col),
+            flags: flag_cols
+                .iter()
+                .filter(|(_, i)| {
+                    record
+                        .get(*i)
+                        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+                })
+                .map(|(c, _)| (*c).to_string())
+                .collect(),
         });
     }
     Ok(out)
@@ -248,6 +420,9 @@ pub struct CoswaraParticipant {
     pub dir: PathBuf,
     /// `covid_status` from the CSV, else from `metadata.json`; `None` when neither has it.
     pub covid_status: Option<String>,
+    /// The True/False columns that are True in the participant's CSV row; `None` when the
+    /// CSV has no row for the participant.
+    pub flags: Option<BTreeSet<String>>,
 }
 
 /// One sound file of a participant.
@@ -432,6 +607,7 @@ impl CoswaraDatabase {
                     ));
                 }
                 participants.push(CoswaraParticipant {
+                    flags: rows.get(&id).map(|r| r.flags.clone()),
                     id,
                     date: date.clone(),
                     dir,
@@ -480,6 +656,71 @@ mod tests {
     }
 
     #[test]
+    fn targets_read_the_true_false_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("combined_data.csv");
+        std::fs::write(
+            &p,
+            "id,covid_status,cough,asthma,fever,smoker\n\
+             A,healthy,True,,,True\n\
+             B,positive_mild,,,,\n\
+             C,healthy,,True,,\n\
+             D,recovered_full,,,true,\n",
+        )
+        .unwrap();
+        let rows = read_combined_csv(&p).unwrap();
+        assert_eq!(
+            rows["A"].flags,
+            BTreeSet::from(["cough".to_string(), "smoker".to_string()])
+        );
+        let participant = |id: &str| CoswaraParticipant {
+            id: id.into(),
+            date: "20200413".into(),
+            dir: PathBuf::new(),
+            covid_status: rows.get(id).map(|r| r.covid_status.clone()),
+            flags: rows.get(id).map(|r| r.flags.clone()),
+        };
+        let [a, b, c, d, e] = ["A", "B", "C", "D", "E"].map(participant);
+        let label = |target: &str, who: &CoswaraParticipant| {
+            let o = CoswaraOptions {
+                target: target.parse().unwrap(),
+                ..CoswaraOptions::default()
+            };
+            o.label_of(who)
+        };
+        // COVID: healthy 0, positive 1, recovered excluded, unknown excluded.
+        assert_eq!(
+            [&a, &b, &c, &d, &e].map(|p| label("covid", p)),
+            [Some(0), Some(1), Some(0), None, None]
+        );
+        // Symptomatic: cough (A) and fever (D, lower-case true); smoking is no symptom.
+        assert_eq!(
+            [&a, &b, &c, &d, &e].map(|p| label("symptomatic", p)),
+            [Some(1), Some(0), Some(0), Some(1), None]
+        );
+        assert_eq!(
+            [&a, &b, &c, &d, &e].map(|p| label("respiratory-condition", p)),
+            [Some(0), Some(0), Some(1), Some(0), None]
+        );
+        assert_eq!(label("smoker", &a), Some(1));
+        let o = CoswaraOptions {
+            target: "asthma".parse().unwrap(),
+            ..CoswaraOptions::default()
+        };
+        assert_eq!(o.classes(), ["no-asthma", "asthma"]);
+        assert!(
+            "height"
+                .parse::<CoswaraTarget>()
+                .unwrap_err()
+                .contains("asthma")
+        );
+        let json = serde_json::to_string(&o).unwrap();
+        assert!(json.contains("\"target\":\"asthma\""), "{json}");
+        let back: CoswaraOptions = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, o);
+    }
+
+    #[test]
     fn csv_with_quotes_and_a_missing_column() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("combined_data.csv");
@@ -494,6 +735,7 @@ mod tests {
         assert_eq!(rows["B2"].covid_status, "positive_mild");
         assert_eq!(rows["A1"].age, Some(28.0));
         assert_eq!(rows["A1"].gender.as_deref(), Some("male"));
+        assert!(rows["A1"].flags.is_empty());
 
         std::fs::write(&p, "id,a,g\nA1,28,male\n").unwrap();
         let e = read_combined_csv(&p).unwrap_err().to_string();

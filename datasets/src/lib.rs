@@ -44,7 +44,8 @@ pub use corpus::{
 };
 pub use coswara::{
     COMBINED_CSV, COVID_STATUSES, CoswaraDatabase, CoswaraFile, CoswaraOptions, CoswaraParticipant,
-    CoswaraRow, SoundKind, read_combined_csv,
+    CoswaraRow, CoswaraTarget, FLAG_COLUMNS, RESPIRATORY_COLUMNS, SYMPTOM_COLUMNS, SoundKind,
+    read_combined_csv,
 };
 pub use error::{Error, Result};
 pub use files::{WavHeader, read_wav_header};

@@ -193,11 +193,7 @@ fn coswara_jobs(root: &Path, opts: &LoadOptions) -> Result<(Vec<String>, Vec<Job
             continue;
         }
         let p = &db.participants[f.participant];
-        let Some(label) = p
-            .covid_status
-            .as_deref()
-            .and_then(|s| opts.coswara.class_of(s))
-        else {
+        let Some(label) = opts.coswara.label_of(p) else {
             continue;
         };
         jobs.push(Job {

@@ -72,6 +72,19 @@ impl SplitSpec {
     }
 }
 
+impl std::fmt::Display for SplitSpec {
+    /// The form [`SplitSpec::from_str`](std::str::FromStr) reads: `official`, `all`,
+    /// `fold:K:INDEX:SEED`, `cv:K:INDEX:SEED`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Official => f.write_str("official"),
+            Self::All => f.write_str("all"),
+            Self::Fold { k, index, seed } => write!(f, "fold:{k}:{index}:{seed}"),
+            Self::Cv { k, index, seed } => write!(f, "cv:{k}:{index}:{seed}"),
+        }
+    }
+}
+
 impl std::str::FromStr for SplitSpec {
     type Err = String;
 
@@ -225,6 +238,9 @@ mod tests {
 
     #[test]
     fn split_specs_parse_and_validate() {
+        for s in ["official", "all", "fold:5:0:7", "cv:4:3:0"] {
+            assert_eq!(s.parse::<SplitSpec>().unwrap().to_string(), s);
+        }
         assert_eq!("official".parse::<SplitSpec>(), Ok(SplitSpec::Official));
         assert_eq!("ALL".parse::<SplitSpec>(), Ok(SplitSpec::All));
         assert_eq!(

@@ -1,19 +1,23 @@
-//! `auscult evaluate --model RUN_DIR --data ROOT [--split test] [--json]`: the ICBHI metrics
-//! (specificity, sensitivity and score, each with a patient-bootstrap 95% interval), accuracy,
-//! macro-F1, per-class precision/recall/F1 and the confusion matrix of a trained classifier,
-//! then the same per recording device and per source sample rate.
+//! `auscult evaluate --model RUN_DIR [--data ROOT] [--split SPEC] [--part test] [--json]`: the
+//! ICBHI metrics (specificity, sensitivity and score, each with a patient-bootstrap 95%
+//! interval), accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix of a
+//! trained classifier, then the same per recording device and per source sample rate. Binary
+//! tasks add ROC-AUC and PR-AUC with their intervals, the sensitivity at 95% specificity and
+//! the decision threshold; Coswara models are scored per participant by default.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use auscult_classifier::metrics::BootstrapOptions;
-use auscult_classifier::{Classifier, Evaluation, GroupMetrics, evaluate_with};
+use auscult_classifier::{
+    Classifier, EvalOptions, Evaluation, GroupMetrics, Level, Metrics, evaluate_with,
+};
 use auscult_datasets::{Format, SplitSpec};
 
-use super::train::{DATA_FILE, DataSpec};
+use super::train::{DATA_FILE, DataSpec, parse_level};
 use crate::output::print_json;
 
-/// Which examples to evaluate on.
+/// Which part of the split to evaluate on.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Subset {
     /// The test split.
@@ -39,20 +43,32 @@ pub struct Args {
     /// Dataset format when auto-detection guesses wrong.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<Format>,
-    /// Which examples: test, val, train or all.
-    #[arg(long, value_enum, default_value_t = Subset::Test)]
-    pub split: Subset,
-    /// How the dataset is partitioned: official, all, fold:K:INDEX[:SEED] or cv:K:INDEX[:SEED]
-    /// (default: as the model was trained).
-    #[arg(long, value_parser = parse_split)]
-    pub partition: Option<SplitSpec>,
+    /// How the dataset is split, in `auscult train --split`'s words: official, all,
+    /// fold:K:INDEX[:SEED] or cv:K:INDEX[:SEED] (default: the split the model was trained
+    /// with, from its data.json). For older scripts, test, val and train are still read as
+    /// --part.
+    #[arg(long, visible_alias = "partition", value_name = "SPEC", value_parser = parse_split_arg)]
+    pub split: Option<SplitArg>,
+    /// Which part of the split to evaluate: test (default), val (the validation carve-out of
+    /// the training patients), train, or all (every example).
+    #[arg(long, value_enum)]
+    pub part: Option<Subset>,
+    /// What to score: item (each cycle or file) or participant (the mean of each
+    /// participant's probabilities; the items' metrics are reported beside). Default: the
+    /// model's (participant for Coswara, item otherwise).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub level: Option<Level>,
+    /// Binary tasks: also draw the ROC curve of the evaluated part as a PNG here.
+    #[arg(long, value_name = "FILE.png")]
+    pub roc: Option<PathBuf>,
     /// Bootstrap resamples of the 95% intervals, each drawing patients with replacement
     /// (0 for none).
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
-    /// Print one JSON object (specificity, sensitivity, score and their _ci95, bootstrap_unit,
-    /// n_patients, accuracy, macro_f1, per_class, confusion, n, by_device, by_sample_rate,
-    /// ...).
+    /// Print one JSON object (level, specificity, sensitivity, score and their _ci95,
+    /// bootstrap_unit, n_patients, accuracy, macro_f1, per_class, confusion, n, by_device,
+    /// by_sample_rate; binary tasks roc_auc, pr_auc and their _ci95,
+    /// sensitivity_at_95_specificity, threshold; item_metrics at the participant level).
     #[arg(long)]
     pub json: bool,
 }
@@ -61,12 +77,47 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
 
-fn parse_split(s: &str) -> Result<SplitSpec, String> {
-    s.parse::<SplitSpec>()
+/// A `--split` value: a split specification, or (older scripts) the name of a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitArg {
+    /// `official`, `all`, `fold:K:I[:SEED]`, `cv:K:I[:SEED]`.
+    Spec(SplitSpec),
+    /// `test`, `val` or `train`: read as `--part`.
+    Part(Subset),
+}
+
+fn parse_split_arg(s: &str) -> Result<SplitArg, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "test" => Ok(SplitArg::Part(Subset::Test)),
+        "val" | "validation" => Ok(SplitArg::Part(Subset::Val)),
+        "train" => Ok(SplitArg::Part(Subset::Train)),
+        _ => s.parse::<SplitSpec>().map(SplitArg::Spec),
+    }
 }
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let (partition, part) = match args.split {
+        Some(SplitArg::Part(p)) => {
+            if args.part.is_some_and(|q| q != p) {
+                bail!(
+                    "--split {p:?} and --part {:?} disagree",
+                    args.part.unwrap_or(p)
+                );
+            }
+            if !args.json {
+                eprintln!(
+                    "note: --split {} names a part; it now takes a split as in `auscult train` \
+                     (official, fold:K:I, ...): use --part {}",
+                    subset_name(p),
+                    subset_name(p)
+                );
+            }
+            (None, p)
+        }
+        Some(SplitArg::Spec(s)) => (Some(s), args.part.unwrap_or_default()),
+        None => (None, args.part.unwrap_or_default()),
+    };
     let clf = Classifier::load(&args.model)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
     let saved: Option<DataSpec> = auscult_experiment::read_json(args.model.join(DATA_FILE)).ok();
@@ -74,17 +125,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (Some(root), saved) => DataSpec {
             root: root.clone(),
             format: args.format.or(saved.as_ref().and_then(|s| s.format)),
-            split: args
-                .partition
+            split: partition
                 .or(saved.as_ref().map(|s| s.split))
                 .unwrap_or_default(),
             val_fraction: saved.as_ref().map_or(0.0, |s| s.val_fraction),
             seed: saved.as_ref().map_or(0, |s| s.seed),
             augment: Vec::new(),
             recipe: saved.as_ref().and_then(|s| s.recipe),
+            coswara: saved.as_ref().and_then(|s| s.coswara.clone()),
         },
         (None, Some(mut saved)) => {
-            if let Some(p) = args.partition {
+            if let Some(p) = partition {
                 saved.split = p;
             }
             if let Some(f) = args.format {
@@ -105,7 +156,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             clf.classes().join(", ")
         );
     }
-    let examples = match args.split {
+    let examples = match part {
         Subset::Test => data.test,
         Subset::Val => data.val,
         Subset::Train => data.train,
@@ -113,25 +164,83 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     if examples.is_empty() {
         bail!(
-            "the {:?} split of {} has no examples",
-            args.split,
-            spec.root.display()
+            "the {} part of split {} of {} has no examples{}",
+            subset_name(part),
+            spec.split,
+            spec.root.display(),
+            if spec.split == SplitSpec::All {
+                " (split `all` puts everything in training: use --part all to score every example)"
+            } else {
+                ""
+            }
         );
     }
     let eval = evaluate_with(
         &clf,
         &examples,
-        BootstrapOptions {
-            resamples: args.bootstrap,
-            seed: clf.config().train.seed,
+        EvalOptions {
+            bootstrap: BootstrapOptions {
+                resamples: args.bootstrap,
+                seed: clf.config().train.seed,
+            },
+            level: args.level,
         },
     )?;
+    if let Some(path) = &args.roc {
+        draw_roc(&clf, &examples, &eval, path)?;
+    }
     if args.json {
         print_json(&eval)
     } else {
         print_evaluation(&eval);
         Ok(())
     }
+}
+
+fn subset_name(p: Subset) -> &'static str {
+    match p {
+        Subset::Test => "test",
+        Subset::Val => "val",
+        Subset::Train => "train",
+        Subset::All => "all",
+    }
+}
+
+/// Writes the ROC curve of the evaluated examples (fused per participant at that level).
+fn draw_roc(
+    clf: &Classifier,
+    examples: &[auscult_datasets::Example],
+    eval: &Evaluation,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let Some(pos) = auscult_classifier::binary::positive_class(clf.classes()) else {
+        bail!(
+            "--roc: the model has {} classes; a ROC curve needs two",
+            clf.classes().len()
+        );
+    };
+    let probs = clf.predict_examples(examples)?;
+    let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
+    let (truth, probs) = match eval.level {
+        Level::Item => (truth, probs),
+        Level::Participant => {
+            let patients: Vec<String> = examples.iter().map(|e| e.patient.clone()).collect();
+            let f = auscult_classifier::binary::fuse_by_patient(&truth, &probs, &patients)?;
+            (f.truth, f.probabilities)
+        }
+    };
+    let scores: Vec<f64> = probs.iter().map(|p| f64::from(p[pos])).collect();
+    let positive: Vec<bool> = truth.iter().map(|&t| t == pos).collect();
+    let title = format!(
+        "ROC of {} ({} {}s, AUC {:.3})",
+        clf.classes()[pos],
+        scores.len(),
+        eval.level.name(),
+        eval.metrics.roc_auc.unwrap_or(f64::NAN)
+    );
+    auscult_classifier::binary::roc_png(path, &title, &scores, &positive)
+        .with_context(|| format!("--roc {}", path.display()))?;
+    Ok(())
 }
 
 fn print_evaluation(e: &Evaluation) {
@@ -142,10 +251,16 @@ fn print_evaluation(e: &Evaluation) {
         })
     };
     println!("model        {}", e.model_dir.display());
-    match m.n_patients {
-        Some(p) => println!("examples     {} from {p} patients", m.n),
-        None => println!("examples     {}", m.n),
+    match (e.level, m.n_patients) {
+        (Level::Participant, _) => println!(
+            "participants {} (each the mean of its {} files' probabilities)",
+            m.n,
+            e.item_metrics.as_ref().map_or(0, |i| i.n)
+        ),
+        (Level::Item, Some(p)) => println!("examples     {} from {p} patients", m.n),
+        (Level::Item, None) => println!("examples     {}", m.n),
     }
+    print_binary(m);
     println!(
         "specificity  {:.3}{}",
         m.specificity,
@@ -167,9 +282,6 @@ fn print_evaluation(e: &Evaluation) {
     println!("accuracy     {:.3}", m.accuracy);
     println!("macro-F1     {:.3}", m.macro_f1);
     println!("balanced acc {:.3}", m.balanced_accuracy);
-    if let Some(a) = m.auroc {
-        println!("AUROC        {a:.3}");
-    }
     println!();
     println!(
         "{:<12} {:>9} {:>9} {:>9} {:>8}",
@@ -195,8 +307,47 @@ fn print_evaluation(e: &Evaluation) {
         }
         println!();
     }
+    if let Some(items) = &e.item_metrics {
+        println!();
+        println!(
+            "single files ({}): Sp {:.3}  Se {:.3}  score {:.3}{}",
+            items.n,
+            items.specificity,
+            items.sensitivity,
+            items.score,
+            items
+                .roc_auc
+                .map(|a| format!("  ROC-AUC {a:.3}"))
+                .unwrap_or_default()
+        );
+    }
     print_groups("device", &e.by_device, &m.classes, "");
     print_groups("sample rate", &e.by_sample_rate, &m.classes, " Hz");
+}
+
+/// ROC-AUC, PR-AUC (with intervals), sensitivity at 95% specificity and the threshold of a
+/// binary task.
+fn print_binary(m: &Metrics) {
+    let ci = |ci: Option<[f64; 2]>| {
+        ci.map_or(String::new(), |[lo, hi]| {
+            format!("  (95% CI {lo:.3}-{hi:.3})")
+        })
+    };
+    if let Some(a) = m.roc_auc {
+        println!("ROC-AUC      {a:.3}{}", ci(m.roc_auc_ci95));
+    }
+    if let Some(a) = m.pr_auc {
+        println!("PR-AUC       {a:.3}{}", ci(m.pr_auc_ci95));
+    }
+    if let Some(s) = m.sensitivity_at_95_specificity {
+        println!("Se at 95% Sp {s:.3}");
+    }
+    if let Some(t) = m.threshold {
+        println!(
+            "threshold    {t:.3} on P({}) (chosen on validation; Sp and Se below use it)",
+            m.classes[auscult_classifier::binary::positive_class(&m.classes).unwrap_or(1)]
+        );
+    }
 }
 
 /// One table of per-group metrics: size, Sp, Se, score with its interval, recall per class.

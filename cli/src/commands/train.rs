@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use auscult_classifier::{
-    AugmentMix, ClassLoss, CnnConfig, FreqMixStyle, ItemNorm, MixupMode, Recipe, TrainConfig,
-    TrainReport, resume, train,
+    AugmentMix, ClassLoss, CnnConfig, FreqMixStyle, ItemNorm, Level, MixupMode, Recipe,
+    TrainConfig, TrainReport, resume, train,
 };
 use auscult_datasets::{
-    ExampleSet, Format, GeneratedCorpus, LoadOptions, SYNTH_REPORT_FILE, SplitSpec, load_examples,
+    CoswaraOptions, CoswaraTarget, ExampleSet, Format, GeneratedCorpus, LoadOptions,
+    SYNTH_REPORT_FILE, SoundKind, SplitSpec, load_examples,
 };
 use auscult_experiment::DeviceChoice;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,25 @@ pub struct Args {
     /// counts as synthetic).
     #[arg(long, value_parser = parse_recipe)]
     pub recipe: Option<Recipe>,
+    /// Coswara: the sounds each participant contributes as examples, comma-separated
+    /// (breathing-deep, breathing-shallow, cough-heavy, cough-shallow, counting-fast,
+    /// counting-normal, vowel-a, vowel-e, vowel-o; default the two breathing and the two cough
+    /// recordings). One model learns them jointly; pass one sound to train a model per kind.
+    #[arg(long, value_name = "SOUND,...", value_delimiter = ',', value_parser = parse_sound)]
+    pub sounds: Vec<SoundKind>,
+    /// Coswara: what participants are labelled with: covid (COVID-19 positive vs healthy; the
+    /// other statuses left out; default), symptomatic (any reported symptom: cough, cold,
+    /// fever, diarrhoea, loss of smell, muscle pain, breathing difficulty, fatigue, sore
+    /// throat), respiratory-condition (asthma, chronic lung disease, pneumonia, other
+    /// respiratory illness), or one True/False column of combined_data.csv (asthma, cough,
+    /// smoker, ...).
+    #[arg(long, value_name = "TARGET", value_parser = parse_target)]
+    pub target: Option<CoswaraTarget>,
+    /// The unit of the final metrics and of a binary task's decision threshold: item (each
+    /// cycle or file) or participant (the mean of each participant's probabilities). Default:
+    /// participant for Coswara, item otherwise.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    pub level: Option<Level>,
     /// Share of the training patients held out for validation (early stopping); 0 disables
     /// validation and early stopping (default: the recipe's, 0 for icbhi, 0.2 for compact).
     #[arg(long, value_name = "F")]
@@ -160,6 +180,19 @@ fn parse_split(s: &str) -> Result<SplitSpec, String> {
     s.parse::<SplitSpec>()
 }
 
+fn parse_sound(s: &str) -> Result<SoundKind, String> {
+    s.parse::<SoundKind>()
+}
+
+fn parse_target(s: &str) -> Result<CoswaraTarget, String> {
+    s.parse::<CoswaraTarget>()
+}
+
+/// Parses `item` or `participant` (also for `auscult evaluate --level`).
+pub fn parse_level(s: &str) -> Result<Level, String> {
+    s.parse::<Level>()
+}
+
 fn parse_freq_mixstyle(s: &str) -> Result<FreqMixStyle, String> {
     let (p, alpha) = match s.split_once(':') {
         Some((p, a)) => (p, Some(a)),
@@ -242,6 +275,10 @@ pub struct DataSpec {
     /// The recipe the training config started from (absent in runs made before recipes).
     #[serde(default)]
     pub recipe: Option<Recipe>,
+    /// Coswara: the sounds and the target (absent for other datasets and older runs: the
+    /// defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coswara: Option<CoswaraOptions>,
 }
 
 impl DataSpec {
@@ -253,7 +290,7 @@ impl DataSpec {
             split: self.split,
             val_fraction: self.val_fraction,
             seed: self.seed,
-            ..LoadOptions::default()
+            coswara: self.coswara.clone().unwrap_or_default(),
         };
         load_examples(&self.root, &opts)
             .with_context(|| format!("loading the dataset at {}", self.root.display()))
@@ -387,7 +424,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bail!("--data and --out are required (or --resume RUN_DIR)");
         };
         let recipe = choose_recipe(&args, Some(root));
-        let cfg = resolve_config(&args, recipe)?;
+        let mut cfg = resolve_config(&args, recipe)?;
+        let format = args.format.or_else(|| Format::detect(root).ok());
+        let coswara = coswara_options(&args, format)?;
+        if let Some(level) = args.level {
+            cfg.level = level;
+        } else if args.config.is_none() && format == Some(Format::Coswara) {
+            cfg.level = Level::Participant;
+        }
         if !args.json {
             eprintln!(
                 "recipe {}{}",
@@ -407,6 +451,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             seed: cfg.seed,
             augment: args.augment.clone(),
             recipe: Some(recipe),
+            coswara,
         };
         let data = match spec.load(&cfg) {
             Err(e) if args.split.is_none() && no_official_split(&e) => {
@@ -451,6 +496,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// The Coswara options of `--sounds` and `--target` (`None` for other formats, where the
+/// flags are refused).
+fn coswara_options(args: &Args, format: Option<Format>) -> anyhow::Result<Option<CoswaraOptions>> {
+    if format != Some(Format::Coswara) {
+        if !args.sounds.is_empty() || args.target.is_some() {
+            bail!("--sounds and --target apply to Coswara datasets only");
+        }
+        return Ok(None);
+    }
+    let mut o = CoswaraOptions::default();
+    if !args.sounds.is_empty() {
+        o.sounds = args.sounds.clone();
+        o.sounds.sort();
+        o.sounds.dedup();
+    }
+    if let Some(t) = &args.target {
+        o.target = t.clone();
+    }
+    Ok(Some(o))
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     Ok(auscult_experiment::read_json(path)?)
 }
@@ -487,8 +553,23 @@ fn print_report(r: &TrainReport) {
     if let (Some(a), Some(b)) = (r.first_train_loss, r.last_train_loss) {
         println!("train loss      {a:.4} -> {b:.4}");
     }
+    let binary = r.classes.len() == 2;
     if let (Some(e), Some(s)) = (r.best_epoch, r.best_val_score) {
-        println!("best epoch      {e} (validation ICBHI score {s:.3})");
+        let what = if binary { "ROC-AUC" } else { "ICBHI score" };
+        println!("best epoch      {e} (validation {what} of single items {s:.3})");
+    }
+    if r.level == auscult_classifier::Level::Participant {
+        println!("scored per      participant (mean of each participant's probabilities)");
+    }
+    if let Some(d) = &r.decision {
+        println!(
+            "threshold       P({}) >= {:.3} ({} on {} validation {}s)",
+            d.positive_class,
+            d.threshold,
+            d.criterion,
+            d.n,
+            d.level.name()
+        );
     }
     for (name, m) in [("validation", &r.val), ("test", &r.test)] {
         if let Some(m) = m {
@@ -499,8 +580,12 @@ fn print_report(r: &TrainReport) {
                     format!(" [95% CI {lo:.3}-{hi:.3}, resampling {unit}]")
                 })
                 .unwrap_or_default();
+            let auc = m
+                .roc_auc
+                .map(|a| format!("  ROC-AUC {a:.3}"))
+                .unwrap_or_default();
             println!(
-                "{name:<15} Sp {:.3}  Se {:.3}  Score {:.3}{ci}  accuracy {:.3}  macro-F1 {:.3}",
+                "{name:<15} Sp {:.3}  Se {:.3}  Score {:.3}{ci}  accuracy {:.3}  macro-F1 {:.3}{auc}",
                 m.specificity, m.sensitivity, m.score, m.accuracy, m.macro_f1
             );
         }
