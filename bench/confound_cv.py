@@ -163,7 +163,7 @@ def main():
                         sys.exit(f"{name} seed {seed} fold {fold} failed:\n{p.stderr[-3000:]}")
                     rep = json.loads(p.stdout)
                     ev = subprocess.run([a.auscult, "evaluate", "--model", run_dir, "--data", root,
-                                         "--split", "test", "--bootstrap", "0", "--json"], capture_output=True, text=True)
+                                         "--part", "test", "--bootstrap", "0", "--json"], capture_output=True, text=True)
                     if ev.returncode != 0:
                         sys.exit(f"evaluate failed:\n{ev.stderr[-3000:]}")
                     e = json.loads(ev.stdout)

@@ -195,7 +195,7 @@ fn train_evaluate_resume_and_classify() {
         assert_eq!(sum, n, "{key} does not partition the examples");
     }
     auscult()
-        .args(["evaluate", "--split", "train", "--model"])
+        .args(["evaluate", "--part", "train", "--model"])
         .arg(&run)
         .assert()
         .success()

@@ -741,7 +741,7 @@ fn run_seed(
                 p(&run_dir),
                 s("--data"),
                 p(data),
-                s("--split"),
+                s("--part"),
                 s("test"),
                 s("--json"),
             ],
