@@ -930,7 +930,16 @@ mod tests {
             resamples: 50,
             seed: 1,
         };
-        let g = group_metrics(&classes, &truth, &probs, &devices, Some(&patients), opts).unwrap();
+        let g = group_metrics(
+            &classes,
+            &truth,
+            &probs,
+            &devices,
+            Some(&patients),
+            opts,
+            None,
+        )
+        .unwrap();
         let got: Vec<(&str, u64, Option<u64>)> = g
             .iter()
             .map(|m| (m.group.as_str(), m.n, m.n_patients))
@@ -968,7 +977,7 @@ mod tests {
         assert!(g.iter().all(|m| m.score_ci95.is_some()));
 
         // Rates sort as numbers (4000 before 44100); without patients, no patient count.
-        let g = group_metrics(&classes, &truth, &probs, &rates, None, opts).unwrap();
+        let g = group_metrics(&classes, &truth, &probs, &rates, None, opts, None).unwrap();
         let got: Vec<(&str, u64, Option<u64>)> = g
             .iter()
             .map(|m| (m.group.as_str(), m.n, m.n_patients))
@@ -978,9 +987,18 @@ mod tests {
         assert_eq!((g[0].specificity, g[0].sensitivity), (0.5, 1.0));
         assert_eq!((g[1].specificity, g[1].sensitivity), (1.0, 0.5));
 
-        assert!(group_metrics(&classes, &truth, &probs, &rates[1..], None, opts).is_err());
+        assert!(group_metrics(&classes, &truth, &probs, &rates[1..], None, opts, None).is_err());
         assert!(
-            group_metrics(&classes, &truth, &probs, &rates, Some(&patients[1..]), opts).is_err()
+            group_metrics(
+                &classes,
+                &truth,
+                &probs,
+                &rates,
+                Some(&patients[1..]),
+                opts,
+                None
+            )
+            .is_err()
         );
     }
 }

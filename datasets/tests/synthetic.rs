@@ -190,6 +190,7 @@ fn synth_coswara_then_inspect_and_load() {
                 .map(|s| (s.to_string(), s.to_string()))
                 .collect(),
             sounds: auscult_datasets::SoundKind::ALL.to_vec(),
+            ..auscult_datasets::CoswaraOptions::default()
         },
         examples: auscult_datasets::ExampleConfig {
             length_s: 1.0,
