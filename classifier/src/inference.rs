@@ -439,7 +439,7 @@ pub struct Participant {
 
 /// The class of one row of probabilities under an optional decision rule (see
 /// [`Classifier::decide`]).
-fn decide(classes: &[String], decision: Option<&DecisionRule>, p: &[f32]) -> usize {
+pub(crate) fn decide(classes: &[String], decision: Option<&DecisionRule>, p: &[f32]) -> usize {
     match (decision, positive_class(classes)) {
         (Some(d), Some(pos)) if p.len() == 2 => {
             if f64::from(p[pos]) >= d.threshold {
@@ -457,7 +457,7 @@ fn decide(classes: &[String], decision: Option<&DecisionRule>, p: &[f32]) -> usi
 pub struct ClassProbabilities(pub Vec<(String, f32)>);
 
 impl ClassProbabilities {
-    fn new(classes: &[String], p: &[f32]) -> Self {
+    pub(crate) fn new(classes: &[String], p: &[f32]) -> Self {
         Self(classes.iter().cloned().zip(p.iter().copied()).collect())
     }
 }

@@ -22,11 +22,12 @@
 //! thresholds and participant fusion of screening tasks), [`supcon`] and [`loss`] (the
 //! losses), [`mixup`] and [`sampler`] (batch construction), [`model`] (the CNN), [`data`]
 //! (features, normalisation, SpecAugment, generated corpora), [`config`], [`training`],
-//! [`inference`], [`files`] (the names inside a run directory).
+//! [`inference`], [`ensemble`] (a model per Coswara sound, fused), [`files`] (the names inside a run directory).
 
 pub mod binary;
 pub mod config;
 pub mod data;
+pub mod ensemble;
 mod error;
 pub mod files;
 pub mod inference;
@@ -42,6 +43,7 @@ pub mod training;
 pub use binary::{DecisionRule, Level};
 pub use config::{ModelConfig, Recipe, TrainConfig};
 pub use data::{AugmentMix, FreqMixStyle, ItemNorm, SpecAugment, default_examples, default_mel};
+pub use ensemble::{Ensemble, EnsembleSpec, MemberSpec, is_ensemble};
 pub use error::{Error, Result};
 pub use inference::{
     Classifier, EvalOptions, Evaluation, Participant, Recording, SampleQuality, Segment, Summary,

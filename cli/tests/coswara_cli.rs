@@ -268,3 +268,100 @@ fn count_usable(data: &Path, sounds: &[&str]) -> u64 {
     }
     n
 }
+
+#[test]
+fn a_model_per_sound_is_fused_per_participant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("coswara");
+    auscult()
+        .args([
+            "synth",
+            "coswara",
+            "--quick",
+            "--seed",
+            "6",
+            "--patients",
+            "24",
+        ])
+        .arg("--out")
+        .arg(&data)
+        .assert()
+        .success();
+    let ens = tmp.path().join("ens");
+    let out = auscult()
+        .args(["train", "--json", "--epochs", "1", "--per-sound"])
+        .args(["--sounds", "cough-heavy,breathing-deep", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&ens)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report = json(&out);
+    assert_eq!(report["members"].as_array().unwrap().len(), 2);
+    let spec = json(&std::fs::read(ens.join("ensemble.json")).unwrap());
+    assert_eq!(spec["members"][0]["dir"], "breathing-deep");
+    assert_eq!(
+        spec["members"][1]["sounds"],
+        serde_json::json!(["cough-heavy"])
+    );
+    // Each member was trained on its own sound only.
+    let member = json(&std::fs::read(ens.join("cough-heavy/data.json")).unwrap());
+    assert_eq!(
+        member["coswara"]["sounds"],
+        serde_json::json!(["cough-heavy"])
+    );
+    let threshold = json(&std::fs::read(ens.join("decision.json")).unwrap())["threshold"]
+        .as_f64()
+        .unwrap();
+    assert!(ens.join("roc.png").is_file());
+
+    let e = evaluate(&ens, &[]);
+    assert_eq!(e["level"], "participant");
+    assert_eq!(e["threshold"].as_f64(), Some(threshold));
+    assert_eq!(e["n"], report["test"]["n"]);
+    assert!(
+        e["roc_auc"].is_number() || report["test"]["roc_auc"].is_null(),
+        "{e}"
+    );
+    auscult()
+        .args(["evaluate", "--level", "item", "--model"])
+        .arg(&ens)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("scores participants only"));
+
+    let participant = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .find(|p| p.is_dir())
+        .unwrap();
+    let out = auscult()
+        .args(["classify", "--json", "--model"])
+        .arg(&ens)
+        .arg(&participant)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r = &json(&out)[0];
+    let sounds: Vec<&str> = r["sounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sound"].as_str().unwrap())
+        .collect();
+    assert!(
+        !sounds.is_empty()
+            && sounds
+                .iter()
+                .all(|s| ["breathing-deep", "cough-heavy"].contains(s))
+    );
+    let p = r["probabilities"]["positive"].as_f64().unwrap();
+    assert_eq!(r["label"] == "positive", p >= threshold, "{r}");
+}

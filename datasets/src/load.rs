@@ -181,6 +181,20 @@ fn icbhi_jobs(root: &Path, opts: &LoadOptions) -> Result<(Vec<String>, Vec<Job>,
     Ok((CycleLabel::class_names(), jobs, db.problems))
 }
 
+/// Every labelled Coswara participant with its label, in id order: what Coswara's folds and
+/// validation carve-out are drawn over, so that a participant lands in the same part
+/// whichever sounds are used (and whichever of its files are unusable).
+fn coswara_participants(root: &Path, opts: &LoadOptions) -> Result<Vec<(String, usize)>> {
+    let db = CoswaraDatabase::open(root)?;
+    let mut out: Vec<(String, usize)> = db
+        .participants
+        .iter()
+        .filter_map(|p| opts.coswara.label_of(p).map(|l| (p.id.clone(), l)))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
 fn coswara_jobs(root: &Path, opts: &LoadOptions) -> Result<(Vec<String>, Vec<Job>, Vec<Problem>)> {
     if opts.split == SplitSpec::Official {
         return Err(official_unavailable(Format::Coswara));
@@ -337,10 +351,38 @@ pub fn load_examples(root: &Path, opts: &LoadOptions) -> Result<ExampleSet> {
         }
     };
     let n_classes = classes.len();
+    // Coswara participants count once each, whatever sounds they contribute.
+    let participants = match format {
+        Format::Coswara => Some(coswara_participants(root, opts)?),
+        _ => None,
+    };
+    let one_each = |keep: &dyn Fn(&str) -> bool| -> (Vec<String>, Vec<Vec<usize>>) {
+        participants
+            .iter()
+            .flatten()
+            .filter(|(id, _)| keep(id))
+            .map(|(id, l)| {
+                let mut c = vec![0; n_classes];
+                c[*l] = 1;
+                (id.clone(), c)
+            })
+            .unzip()
+    };
 
+    // Patients of the test fold (all of them, with or without a usable example).
+    let mut test_patients = std::collections::BTreeSet::new();
     if let Some((k, index, seed)) = opts.split.folds() {
-        let (names, counts) = patient_counts(&jobs, n_classes, |_| true);
+        let (names, counts) = if participants.is_some() {
+            one_each(&|_| true)
+        } else {
+            patient_counts(&jobs, n_classes, |_| true)
+        };
         let bins = assign_groups(&counts, &vec![1.0; k], seed);
+        for (name, &b) in names.iter().zip(&bins) {
+            if b == index {
+                test_patients.insert(name.clone());
+            }
+        }
         let fold: BTreeMap<&str, usize> = names.iter().map(String::as_str).zip(bins).collect();
         for job in &mut jobs {
             let b = fold.get(job.patient.as_str()).copied().unwrap_or(0);
@@ -349,7 +391,13 @@ pub fn load_examples(root: &Path, opts: &LoadOptions) -> Result<ExampleSet> {
     }
     let has_val = jobs.iter().any(|j| j.side == Some(Side::Val));
     if opts.val_fraction > 0.0 && !has_val {
-        let (names, counts) = patient_counts(&jobs, n_classes, |j| j.side == Some(Side::Train));
+        let (names, counts) = if participants.is_some() {
+            // Every training participant of Coswara, usable files or not, so that the
+            // carve-out does not depend on the sounds.
+            one_each(&|id| !test_patients.contains(id))
+        } else {
+            patient_counts(&jobs, n_classes, |j| j.side == Some(Side::Train))
+        };
         let f = f64::from(opts.val_fraction);
         let bins = assign_groups(&counts, &[1.0 - f, f], opts.seed ^ 0x5641_4c49_4441_5445);
         let val: BTreeMap<&str, usize> = names.iter().map(String::as_str).zip(bins).collect();

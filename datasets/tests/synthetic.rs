@@ -210,6 +210,70 @@ fn synth_coswara_then_inspect_and_load() {
 }
 
 #[test]
+fn coswara_folds_do_not_depend_on_the_sounds_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("coswara");
+    let mut cfg = SynthConfig::quick(5, 20);
+    cfg.header_only = 6;
+    synth_coswara(&root, &cfg).unwrap();
+    // Which part every participant lands in, loading only the given sounds.
+    let parts = |sounds: &[&str]| -> BTreeMap<String, &'static str> {
+        let opts = LoadOptions {
+            split: SplitSpec::Fold {
+                k: 4,
+                index: 1,
+                seed: 9,
+            },
+            val_fraction: 0.25,
+            coswara: auscult_datasets::CoswaraOptions {
+                sounds: sounds.iter().map(|s| s.parse().unwrap()).collect(),
+                ..auscult_datasets::CoswaraOptions::default()
+            },
+            examples: auscult_datasets::ExampleConfig {
+                length_s: 0.5,
+                sample_rate: 8000,
+                ..auscult_datasets::ExampleConfig::default()
+            },
+            ..LoadOptions::default()
+        };
+        let set = load_examples(&root, &opts).unwrap();
+        let mut out = BTreeMap::new();
+        for (part, examples) in [
+            ("train", &set.train),
+            ("val", &set.val),
+            ("test", &set.test),
+        ] {
+            for e in examples {
+                let previous = out.insert(e.patient.clone(), part);
+                assert!(
+                    previous.is_none_or(|p| p == part),
+                    "{} in two parts",
+                    e.patient
+                );
+            }
+        }
+        out
+    };
+    let all = parts(&[
+        "breathing-deep",
+        "breathing-shallow",
+        "cough-heavy",
+        "cough-shallow",
+    ]);
+    assert!(
+        ["train", "val", "test"]
+            .iter()
+            .all(|p| all.values().any(|v| v == p))
+    );
+    for sound in ["cough-heavy", "breathing-deep", "vowel-a"] {
+        let one = parts(&[sound]);
+        for (id, part) in &one {
+            assert_eq!(all.get(id), Some(part), "{id} with {sound} alone");
+        }
+    }
+}
+
+#[test]
 fn synthetic_icbhi_loads_with_patient_disjoint_splits() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("icbhi");

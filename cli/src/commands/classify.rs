@@ -102,6 +102,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.files.len()
         );
     }
+    if auscult_classifier::is_ensemble(&args.model) {
+        return classify_with_ensemble(&args);
+    }
     let mut clf = Classifier::load(&args.model)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
     let sounds = participant_sounds(&args);
@@ -123,10 +126,45 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
         })
         .collect();
+    report(&args, &outcomes)
+}
+
+/// `classify` with an ensemble of per-sound models (`train --per-sound`): participant folders
+/// only.
+fn classify_with_ensemble(args: &Args) -> anyhow::Result<()> {
+    let mut ensemble = auscult_classifier::Ensemble::load(&args.model)
+        .with_context(|| format!("loading the ensemble in {}", args.model.display()))?;
+    let outcomes: Vec<Outcome> = args
+        .files
+        .iter()
+        .map(|file| {
+            let result = if file.is_dir() {
+                ensemble
+                    .classify_participant(file)
+                    .map_err(anyhow::Error::from)
+            } else {
+                Err(anyhow::anyhow!(
+                    "{} is an ensemble of per-sound models: give it participant folders",
+                    args.model.display()
+                ))
+            };
+            result
+                .map(Outcome::Participant)
+                .unwrap_or_else(|e| Outcome::Failed {
+                    path: file.clone(),
+                    error: format!("{e:#}"),
+                })
+        })
+        .collect();
+    report(args, &outcomes)
+}
+
+/// Prints the outcomes; fails only when none succeeded.
+fn report(args: &Args, outcomes: &[Outcome]) -> anyhow::Result<()> {
     if args.json {
         print_json(&outcomes)?;
     } else {
-        for o in &outcomes {
+        for o in outcomes {
             print_outcome(o);
         }
     }

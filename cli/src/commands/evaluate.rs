@@ -5,14 +5,14 @@
 //! tasks add ROC-AUC and PR-AUC with their intervals, the sensitivity at 95% specificity and
 //! the decision threshold; Coswara models are scored per participant by default.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use auscult_classifier::metrics::BootstrapOptions;
 use auscult_classifier::{
     Classifier, EvalOptions, Evaluation, GroupMetrics, Level, Metrics, evaluate_with,
 };
-use auscult_datasets::{Format, SplitSpec};
+use auscult_datasets::{Example, Format, SplitSpec};
 
 use super::train::{DATA_FILE, DataSpec, parse_level};
 use crate::output::print_json;
@@ -118,9 +118,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(SplitArg::Spec(s)) => (Some(s), args.part.unwrap_or_default()),
         None => (None, args.part.unwrap_or_default()),
     };
+    if auscult_classifier::is_ensemble(&args.model) {
+        return evaluate_ensemble(&args, partition, part);
+    }
     let clf = Classifier::load(&args.model)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
-    let saved: Option<DataSpec> = auscult_experiment::read_json(args.model.join(DATA_FILE)).ok();
+    let examples = part_examples(&args, &args.model, &clf, partition, part)?;
+    let eval = evaluate_with(
+        &clf,
+        &examples,
+        EvalOptions {
+            bootstrap: BootstrapOptions {
+                resamples: args.bootstrap,
+                seed: clf.config().train.seed,
+            },
+            level: args.level,
+        },
+    )?;
+    if let Some(path) = &args.roc {
+        draw_roc(&clf, &examples, &eval, path)?;
+    }
+    if args.json {
+        print_json(&eval)
+    } else {
+        print_evaluation(&eval);
+        Ok(())
+    }
+}
+
+/// The examples of `part` of the data the model in `dir` was trained on (`--data`,
+/// `--format` and `--split` override what its data.json records).
+fn part_examples(
+    args: &Args,
+    dir: &Path,
+    clf: &Classifier,
+    partition: Option<SplitSpec>,
+    part: Subset,
+) -> anyhow::Result<Vec<Example>> {
+    let saved: Option<DataSpec> = auscult_experiment::read_json(dir.join(DATA_FILE)).ok();
     let spec = match (&args.data, saved) {
         (Some(root), saved) => DataSpec {
             root: root.clone(),
@@ -145,7 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         (None, None) => bail!(
             "--data is required: {} does not record the dataset it was trained on",
-            args.model.display()
+            dir.display()
         ),
     };
     let data = spec.load(&clf.config().train)?;
@@ -175,20 +210,73 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         );
     }
-    let eval = evaluate_with(
-        &clf,
-        &examples,
-        EvalOptions {
-            bootstrap: BootstrapOptions {
-                resamples: args.bootstrap,
-                seed: clf.config().train.seed,
-            },
-            level: args.level,
-        },
-    )?;
-    if let Some(path) = &args.roc {
-        draw_roc(&clf, &examples, &eval, path)?;
+    Ok(examples)
+}
+
+/// `evaluate` of an ensemble (`train --per-sound`): every member scores the participants of
+/// its own sound, the participants' probabilities are the mean over the members, decided
+/// with the ensemble's threshold.
+fn evaluate_ensemble(
+    args: &Args,
+    partition: Option<SplitSpec>,
+    part: Subset,
+) -> anyhow::Result<()> {
+    use auscult_classifier::binary::fuse_by_patient;
+    use auscult_classifier::ensemble::combine;
+
+    if args.level == Some(Level::Item) {
+        bail!(
+            "{} is an ensemble of per-sound models: it scores participants only",
+            args.model.display()
+        );
     }
+    let ensemble = auscult_classifier::Ensemble::load(&args.model)
+        .with_context(|| format!("loading the ensemble in {}", args.model.display()))?;
+    let mut fused = Vec::new();
+    for (spec, clf) in ensemble.members() {
+        let dir = args.model.join(&spec.dir);
+        let examples = part_examples(args, &dir, clf, partition, part)?;
+        let probs = clf.predict_examples(&examples)?;
+        let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
+        let patients: Vec<String> = examples.iter().map(|e| e.patient.clone()).collect();
+        fused.push(fuse_by_patient(&truth, &probs, &patients)?);
+    }
+    let f = combine(&fused)?;
+    let classes = ensemble.classes();
+    let metrics = Metrics::compute_full(
+        classes,
+        &f.truth,
+        &f.probabilities,
+        Some(&f.patients),
+        BootstrapOptions {
+            resamples: args.bootstrap,
+            seed: 0,
+        },
+        ensemble.decision().map(|d| d.threshold),
+    )?;
+    if let (Some(path), Some(pos)) = (
+        &args.roc,
+        auscult_classifier::binary::positive_class(classes),
+    ) {
+        let scores: Vec<f64> = f.probabilities.iter().map(|p| f64::from(p[pos])).collect();
+        let positive: Vec<bool> = f.truth.iter().map(|&t| t == pos).collect();
+        let title = format!(
+            "ROC of {} ({} participants, a model per sound, AUC {:.3})",
+            classes[pos],
+            scores.len(),
+            metrics.roc_auc.unwrap_or(f64::NAN)
+        );
+        auscult_classifier::binary::roc_png(path, &title, &scores, &positive)
+            .with_context(|| format!("--roc {}", path.display()))?;
+    }
+    let eval = Evaluation {
+        model_dir: args.model.clone(),
+        level: Level::Participant,
+        metrics,
+        item_metrics: None,
+        by_device: Vec::new(),
+        by_sample_rate: Vec::new(),
+    };
     if args.json {
         print_json(&eval)
     } else {
@@ -252,11 +340,16 @@ fn print_evaluation(e: &Evaluation) {
     };
     println!("model        {}", e.model_dir.display());
     match (e.level, m.n_patients) {
-        (Level::Participant, _) => println!(
-            "participants {} (each the mean of its {} files' probabilities)",
-            m.n,
-            e.item_metrics.as_ref().map_or(0, |i| i.n)
-        ),
+        (Level::Participant, _) => match &e.item_metrics {
+            Some(items) => println!(
+                "participants {} (each the mean of its probabilities over {} files)",
+                m.n, items.n
+            ),
+            None => println!(
+                "participants {} (each the mean of the per-sound models' probabilities)",
+                m.n
+            ),
+        },
         (Level::Item, Some(p)) => println!("examples     {} from {p} patients", m.n),
         (Level::Item, None) => println!("examples     {}", m.n),
     }

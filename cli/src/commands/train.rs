@@ -54,6 +54,12 @@ pub struct Args {
     /// recordings). One model learns them jointly; pass one sound to train a model per kind.
     #[arg(long, value_name = "SOUND,...", value_delimiter = ',', value_parser = parse_sound)]
     pub sounds: Vec<SoundKind>,
+    /// Coswara: train one model per sound (in RUN_DIR/<sound>/) instead of one on all of
+    /// them, and fuse them per participant (the mean of the models' probabilities) with one
+    /// decision threshold chosen on the validation participants (RUN_DIR/ensemble.json,
+    /// decision.json, report.json). `evaluate` and `classify` take the ensemble directory.
+    #[arg(long, conflicts_with = "resume")]
+    pub per_sound: bool,
     /// Coswara: what participants are labelled with: covid (COVID-19 positive vs healthy; the
     /// other statuses left out; default), symptomatic (any reported symptom: cough, cold,
     /// fever, diarrhoea, loss of smell, muscle pain, breathing difficulty, fatigue, sore
@@ -423,69 +429,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let (Some(root), Some(out)) = (&args.data, &args.out) else {
             bail!("--data and --out are required (or --resume RUN_DIR)");
         };
-        let recipe = choose_recipe(&args, Some(root));
-        let mut cfg = resolve_config(&args, recipe)?;
-        let format = args.format.or_else(|| Format::detect(root).ok());
-        let coswara = coswara_options(&args, format)?;
-        if let Some(level) = args.level {
-            cfg.level = level;
-        } else if args.config.is_none() && format == Some(Format::Coswara) {
-            cfg.level = Level::Participant;
+        if args.per_sound {
+            return train_per_sound(&args, root, out, &progress);
         }
-        if !args.json {
-            eprintln!(
-                "recipe {}{}",
-                recipe.name(),
-                if args.config.is_some() {
-                    " (only its validation share: --config gives the training config)"
-                } else {
-                    ""
-                }
-            );
-        }
-        let mut spec = DataSpec {
-            root: root.clone(),
-            format: args.format,
-            split: args.split.unwrap_or(SplitSpec::Official),
-            val_fraction: args.val_fraction.unwrap_or(recipe.val_fraction()),
-            seed: cfg.seed,
-            augment: args.augment.clone(),
-            recipe: Some(recipe),
-            coswara,
-        };
-        let data = match spec.load(&cfg) {
-            Err(e) if args.split.is_none() && no_official_split(&e) => {
-                spec.split = SplitSpec::Fold {
-                    k: DEFAULT_FOLDS,
-                    index: 0,
-                    seed: cfg.seed,
-                };
-                if !args.json {
-                    eprintln!(
-                        "the dataset has no official split: testing on fold 0 of {DEFAULT_FOLDS} \
-                         patient-disjoint folds stratified by class (--split fold:{DEFAULT_FOLDS}:0:{})",
-                        cfg.seed
-                    );
-                }
-                spec.load(&cfg)?
-            }
-            other => other?,
-        };
-        for p in &data.problems {
-            eprintln!("warning: {}: {}", p.path.display(), p.problem);
-        }
-        let corpora = spec.corpora()?;
-        if out.join(auscult_classifier::files::CONFIG).exists() {
-            bail!(
-                "{} already holds a run; pass --resume {} to continue it or choose another --out",
-                out.display(),
-                out.display()
-            );
-        }
-        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-        auscult_experiment::write_json_atomic(out.join(DATA_FILE), &spec)?;
-        train(&cfg, &data, &corpora, out, &progress)
-            .with_context(|| format!("training into {}", out.display()))?
+        train_new(&args, root, out, None, &progress)?.0
     };
     if args.json {
         print_json(&report)
@@ -494,6 +441,245 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         print_report(&report);
         Ok(())
     }
+}
+
+/// Trains one new run into `out` (with `sounds`, a single Coswara sound in place of
+/// `--sounds`); returns its report and the examples it was trained and tested on.
+fn train_new(
+    args: &Args,
+    root: &Path,
+    out: &Path,
+    sounds: Option<SoundKind>,
+    progress: &BarProgress,
+) -> anyhow::Result<(TrainReport, ExampleSet)> {
+    let recipe = choose_recipe(args, Some(root));
+    let mut cfg = resolve_config(args, recipe)?;
+    let format = args.format.or_else(|| Format::detect(root).ok());
+    let coswara = match sounds {
+        Some(k) => coswara_options(args, format)?.map(|o| CoswaraOptions {
+            sounds: vec![k],
+            ..o
+        }),
+        None => coswara_options(args, format)?,
+    };
+    if let Some(level) = args.level {
+        cfg.level = level;
+    } else if args.config.is_none() && format == Some(Format::Coswara) {
+        cfg.level = Level::Participant;
+    }
+    if !args.json {
+        eprintln!(
+            "recipe {}{}",
+            recipe.name(),
+            if args.config.is_some() {
+                " (only its validation share: --config gives the training config)"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut spec = DataSpec {
+        root: root.to_path_buf(),
+        format: args.format,
+        split: args.split.unwrap_or(SplitSpec::Official),
+        val_fraction: args.val_fraction.unwrap_or(recipe.val_fraction()),
+        seed: cfg.seed,
+        augment: args.augment.clone(),
+        recipe: Some(recipe),
+        coswara,
+    };
+    let data = match spec.load(&cfg) {
+        Err(e) if args.split.is_none() && no_official_split(&e) => {
+            spec.split = SplitSpec::Fold {
+                k: DEFAULT_FOLDS,
+                index: 0,
+                seed: cfg.seed,
+            };
+            if !args.json {
+                eprintln!(
+                    "the dataset has no official split: testing on fold 0 of {DEFAULT_FOLDS} \
+                     patient-disjoint folds stratified by class (--split fold:{DEFAULT_FOLDS}:0:{})",
+                    cfg.seed
+                );
+            }
+            spec.load(&cfg)?
+        }
+        other => other?,
+    };
+    for p in &data.problems {
+        eprintln!("warning: {}: {}", p.path.display(), p.problem);
+    }
+    let corpora = spec.corpora()?;
+    if out.join(auscult_classifier::files::CONFIG).exists() {
+        bail!(
+            "{} already holds a run; pass --resume {} to continue it or choose another --out",
+            out.display(),
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    auscult_experiment::write_json_atomic(out.join(DATA_FILE), &spec)?;
+    let report = train(&cfg, &data, &corpora, out, progress)
+        .with_context(|| format!("training into {}", out.display()))?;
+    Ok((report, data))
+}
+
+/// The report of `train --per-sound` (`report.json` in the ensemble directory).
+#[derive(Debug, Serialize)]
+struct EnsembleReport {
+    run_dir: PathBuf,
+    classes: Vec<String>,
+    level: Level,
+    decision: auscult_classifier::DecisionRule,
+    val: Option<auscult_classifier::Metrics>,
+    test: Option<auscult_classifier::Metrics>,
+    members: Vec<TrainReport>,
+}
+
+/// `train --per-sound`: a model per sound, then the fused decision rule and metrics.
+fn train_per_sound(
+    args: &Args,
+    root: &Path,
+    out: &Path,
+    progress: &BarProgress,
+) -> anyhow::Result<()> {
+    use auscult_classifier::binary::{DecisionRule, fuse_by_patient, positive_class};
+    use auscult_classifier::ensemble::combine;
+    use auscult_classifier::{Classifier, EnsembleSpec, MemberSpec, Metrics};
+
+    let format = args.format.or_else(|| Format::detect(root).ok());
+    let Some(options) = coswara_options(args, format)? else {
+        bail!("--per-sound applies to Coswara datasets only");
+    };
+    if out.join(auscult_classifier::files::ENSEMBLE).exists() {
+        bail!(
+            "{} already holds an ensemble; choose another --out",
+            out.display()
+        );
+    }
+    let mut members = Vec::new();
+    let mut reports = Vec::new();
+    // (val, test) participants of each member, fused over the member's files.
+    let mut val = Vec::new();
+    let mut test = Vec::new();
+    for &kind in &options.sounds {
+        if !args.json {
+            eprintln!("member {}", kind.name());
+        }
+        let dir = out.join(kind.name());
+        let (report, data) = train_new(args, root, &dir, Some(kind), progress)?;
+        let clf = Classifier::load(&dir)?;
+        for (examples, into) in [(&data.val, &mut val), (&data.test, &mut test)] {
+            if examples.is_empty() {
+                continue;
+            }
+            let probs = clf.predict_examples(examples)?;
+            let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
+            let patients: Vec<String> = examples.iter().map(|e| e.patient.clone()).collect();
+            into.push(fuse_by_patient(&truth, &probs, &patients)?);
+        }
+        members.push(MemberSpec {
+            dir: PathBuf::from(kind.name()),
+            sounds: vec![kind],
+        });
+        reports.push(report);
+    }
+    let classes = reports
+        .first()
+        .map(|r| r.classes.clone())
+        .context("no sound to train on")?;
+    let Some(pos) = positive_class(&classes) else {
+        bail!(
+            "--per-sound needs a two-class target; the classes are {}",
+            classes.join(", ")
+        );
+    };
+    let (val, test) = (combine(&val)?, combine(&test)?);
+    let binary = |f: &auscult_classifier::binary::Fused| -> (Vec<f64>, Vec<bool>) {
+        (
+            f.probabilities.iter().map(|p| f64::from(p[pos])).collect(),
+            f.truth.iter().map(|&t| t == pos).collect(),
+        )
+    };
+    let (scores, truth) = binary(&val);
+    let decision = DecisionRule::choose(&classes[pos], &scores, &truth, Level::Participant);
+    let seed = args.seed.unwrap_or(0);
+    let metrics = |f: &auscult_classifier::binary::Fused| -> anyhow::Result<Option<Metrics>> {
+        if f.truth.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Metrics::compute_full(
+            &classes,
+            &f.truth,
+            &f.probabilities,
+            Some(&f.patients),
+            auscult_classifier::metrics::BootstrapOptions {
+                resamples: 1000,
+                seed,
+            },
+            Some(decision.threshold),
+        )?))
+    };
+    let report = EnsembleReport {
+        run_dir: out.to_path_buf(),
+        classes: classes.clone(),
+        level: Level::Participant,
+        decision: decision.clone(),
+        val: metrics(&val)?,
+        test: metrics(&test)?,
+        members: reports,
+    };
+    let (scores, truth) = binary(&test);
+    auscult_classifier::binary::roc_png(
+        &out.join(auscult_classifier::files::ROC),
+        &format!(
+            "ROC of {} (test, {} participants, a model per sound, AUC {:.3})",
+            classes[pos],
+            scores.len(),
+            report
+                .test
+                .as_ref()
+                .and_then(|m| m.roc_auc)
+                .unwrap_or(f64::NAN)
+        ),
+        &scores,
+        &truth,
+    )?;
+    auscult_experiment::write_json_atomic(
+        out.join(auscult_classifier::files::DECISION),
+        &decision,
+    )?;
+    auscult_experiment::write_json_atomic(out.join(auscult_classifier::files::REPORT), &report)?;
+    // Written last: an ensemble directory is complete once ensemble.json exists.
+    auscult_experiment::write_json_atomic(
+        out.join(auscult_classifier::files::ENSEMBLE),
+        &EnsembleSpec { members },
+    )?;
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "ensemble        {} ({} models, one per sound)",
+        out.display(),
+        report.members.len()
+    );
+    println!(
+        "threshold       P({}) >= {:.3} ({} on {} validation participants)",
+        decision.positive_class, decision.threshold, decision.criterion, decision.n
+    );
+    for (name, m) in [("validation", &report.val), ("test", &report.test)] {
+        if let Some(m) = m {
+            println!(
+                "{name:<15} participants {}  ROC-AUC {}  Sp {:.3}  Se {:.3}  Score {:.3}",
+                m.n,
+                m.roc_auc.map_or("-".into(), |a| format!("{a:.3}")),
+                m.specificity,
+                m.sensitivity,
+                m.score
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The Coswara options of `--sounds` and `--target` (`None` for other formats, where the
