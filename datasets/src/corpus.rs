@@ -18,6 +18,9 @@ use crate::files;
 
 /// File name of the manifest inside a corpus folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// File name of the contact sheet (a grid of sample spectrograms) that `auscult generate`
+/// writes beside the manifest; absent when the corpus is empty.
+pub const CONTACT_SHEET_FILE: &str = "contact_sheet.png";
 /// The manifest schema this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 

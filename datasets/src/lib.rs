@@ -39,8 +39,8 @@ mod split;
 mod synthetic;
 
 pub use corpus::{
-    CorpusManifest, CorpusSample, CorpusWriter, GeneratedCorpus, GeneratorInfo, MANIFEST_FILE,
-    SCHEMA_VERSION, file_sha256,
+    CONTACT_SHEET_FILE, CorpusManifest, CorpusSample, CorpusWriter, GeneratedCorpus, GeneratorInfo,
+    MANIFEST_FILE, SCHEMA_VERSION, file_sha256,
 };
 pub use coswara::{
     COMBINED_CSV, COVID_STATUSES, CoswaraDatabase, CoswaraFile, CoswaraOptions, CoswaraParticipant,

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use auscult_audio::Spectrogram;
-use auscult_datasets::{CorpusManifest, CorpusWriter, GeneratorInfo, file_sha256};
+use auscult_datasets::{
+    CONTACT_SHEET_FILE, CorpusManifest, CorpusWriter, GeneratorInfo, file_sha256,
+};
 use auscult_experiment::{DeviceChoice, Progress};
 use serde::{Deserialize, Serialize};
 
@@ -631,7 +633,7 @@ pub fn generate(
                 });
             }
         }
-        let path = out.join("contact_sheet.png");
+        let path = out.join(CONTACT_SHEET_FILE);
         auscult_plot::contact_sheet_png(
             &path,
             "Generated log-Mel spectrograms",

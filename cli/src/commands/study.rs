@@ -12,9 +12,11 @@
 //! - (d) `oversample`: naive oversampling of the minority classes, cross-entropy;
 //! - (e) `gated`: (c), keeping only generated samples that arm (a)'s model assigns to their
 //!   conditioned class with probability >= the gate threshold.
+//!
+//! This file runs the steps and prints; the arms, the statistics over seeds, the verdict, the
+//! tables, the report and its figures are the `auscult_study` crate's.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -22,83 +24,18 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use auscult_classifier::{Evaluation, corpus_class_probability};
 use auscult_datasets::{GeneratedCorpus, MANIFEST_FILE};
-use serde::{Deserialize, Serialize};
+pub use auscult_study::Arm;
+use auscult_study::{
+    Augmentation, Budget, SeedResult, Setup, Step, StudyReport, arms_to_run, draw_figures,
+    gate_share, layout, markdown, mean, results_table, summarise, verdict,
+};
 
 use super::train::{DATA_FILE, DataSpec};
 use crate::output::print_json;
 
-/// A training arm of the study.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Arm {
-    /// (a) plain cross-entropy with instance sampling.
-    Plain,
-    /// (b) Balanced Mixup + SupCon.
-    MixupSupcon,
-    /// (c) (b) + the generated corpus.
-    Augmented,
-    /// (d) naive oversampling of minority classes.
-    Oversample,
-    /// (e) (c) with generated samples filtered by a quality gate.
-    Gated,
-}
-
-impl Arm {
-    /// Every arm, in report order.
-    pub const ALL: [Arm; 5] = [
-        Arm::Plain,
-        Arm::MixupSupcon,
-        Arm::Augmented,
-        Arm::Oversample,
-        Arm::Gated,
-    ];
-
-    /// The arm's letter in the issue's and report's numbering.
-    pub fn letter(self) -> char {
-        match self {
-            Arm::Plain => 'a',
-            Arm::MixupSupcon => 'b',
-            Arm::Augmented => 'c',
-            Arm::Oversample => 'd',
-            Arm::Gated => 'e',
-        }
-    }
-
-    /// Short name used for directories and tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            Arm::Plain => "plain",
-            Arm::MixupSupcon => "mixup-supcon",
-            Arm::Augmented => "augmented",
-            Arm::Oversample => "oversample",
-            Arm::Gated => "gated",
-        }
-    }
-
-    /// What the arm does, in words.
-    pub fn description(self) -> &'static str {
-        match self {
-            Arm::Plain => "cross-entropy, instance sampling",
-            Arm::MixupSupcon => "Balanced Mixup + SupCon",
-            Arm::Augmented => "Balanced Mixup + SupCon + generated corpus",
-            Arm::Oversample => "naive oversampling, cross-entropy",
-            Arm::Gated => "Balanced Mixup + SupCon + gated generated corpus",
-        }
-    }
-
-    fn needs_corpus(self) -> bool {
-        matches!(self, Arm::Augmented | Arm::Gated)
-    }
-}
-
-fn parse_arm(s: &str) -> Result<Arm, String> {
-    let s = s.trim().to_ascii_lowercase();
-    Arm::ALL
-        .into_iter()
-        .find(|a| s == a.name() || s.len() == 1 && s.starts_with(a.letter()))
-        .ok_or_else(|| {
-            format!("unknown arm `{s}`: expected a-e or plain, mixup-supcon, augmented, oversample, gated")
-        })
+/// Parses `--arms` items: a letter (`c`) or a name (`augmented`).
+fn parse_arm(s: &str) -> Result<Arm, auscult_study::Error> {
+    s.parse()
 }
 
 /// Arguments of `auscult study`.
@@ -187,41 +124,41 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Sizes of one study, resolved from `--quick` and the flags.
-#[derive(Debug, Clone, Serialize)]
-struct Budget {
-    patients: usize,
-    classifier_epochs: usize,
-    vqvae_epochs: usize,
-    prior_epochs: usize,
-}
-
-impl Budget {
-    fn resolve(args: &Args) -> Self {
-        let (patients, clf, vq, prior) = if args.quick {
-            (12, 3, 3, 3)
-        } else {
-            (40, 20, 20, 30)
-        };
-        Self {
-            patients: args.patients.unwrap_or(patients),
-            classifier_epochs: args.epochs.unwrap_or(clf),
-            vqvae_epochs: args.vqvae_epochs.unwrap_or(vq),
-            prior_epochs: args.prior_epochs.unwrap_or(prior),
-        }
+/// The sizes of the study: `--quick`'s or the full defaults, overridden by the flags.
+fn budget(args: &Args) -> Budget {
+    let defaults = if args.quick {
+        Budget::QUICK
+    } else {
+        Budget::FULL
+    };
+    Budget {
+        patients: args.patients.unwrap_or(defaults.patients),
+        classifier_epochs: args.epochs.unwrap_or(defaults.classifier_epochs),
+        vqvae_epochs: args.vqvae_epochs.unwrap_or(defaults.vqvae_epochs),
+        prior_epochs: args.prior_epochs.unwrap_or(defaults.prior_epochs),
     }
 }
 
-/// One executed step: what ran, how long it took.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    /// What the step did.
-    pub name: String,
-    /// The command line that reproduces it (`auscult ...`), or a description for in-process
-    /// steps.
-    pub command: String,
-    /// Wall-clock seconds.
-    pub seconds: f64,
+/// What the report says about how the study was run.
+fn setup(plan: &Plan, budget: Budget) -> Setup {
+    let a = &plan.args;
+    Setup {
+        title: plan.title.clone(),
+        device: a.device.clone(),
+        budget,
+        augmentation: Augmentation {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+            guidance: a.guidance,
+            no_texture: a.no_texture,
+            target: a.target,
+            augment_ratio: a.augment_ratio,
+            generator_from: a.generator_from.clone(),
+            gate_threshold: a.gate_threshold,
+            gate_relative: a.gate_relative,
+        },
+    }
 }
 
 /// Runs the steps, re-invoking this binary for each subcommand.
@@ -305,97 +242,6 @@ fn p(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Everything one seed produced.
-#[derive(Debug, Clone, Serialize)]
-pub struct SeedResult {
-    /// The seed.
-    pub seed: u64,
-    /// Test-set evaluation of each arm.
-    pub arms: BTreeMap<Arm, Evaluation>,
-    /// The generated corpus (if any arm needed it).
-    pub corpus: Option<PathBuf>,
-    /// Samples generated per class.
-    pub generated: BTreeMap<String, usize>,
-    /// Samples the quality gate kept per class (arm e).
-    pub gate_kept: BTreeMap<String, usize>,
-    /// Mean probability arm (a)'s model gives generated samples of each class for that class
-    /// (arm e; how class-like the samples look to a model trained on real data).
-    pub gate_mean_probability: BTreeMap<String, f64>,
-    /// The same for the real test cycles of each class (the yardstick for the line above;
-    /// a diagnostic only, it decides nothing).
-    pub real_mean_probability: BTreeMap<String, f64>,
-    /// The gate's threshold per class (the same for every class unless `--gate-relative`).
-    pub gate_thresholds: BTreeMap<String, f64>,
-}
-
-/// Mean and sample standard deviation of one metric of one arm over the seeds.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Spread {
-    /// Mean over seeds.
-    pub mean: f64,
-    /// Sample standard deviation over seeds (0 with one seed).
-    pub sd: f64,
-}
-
-impl Spread {
-    fn of(values: &[f64]) -> Self {
-        let n = values.len().max(1) as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let sd = if values.len() > 1 {
-            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-        } else {
-            0.0
-        };
-        Self { mean, sd }
-    }
-
-    fn pct(&self) -> String {
-        format!("{:.1} ± {:.1}", 100.0 * self.mean, 100.0 * self.sd)
-    }
-}
-
-/// The aggregated metrics of one arm.
-#[derive(Debug, Clone, Serialize)]
-pub struct ArmSummary {
-    /// The arm.
-    pub arm: Arm,
-    /// What it does.
-    pub description: String,
-    /// Specificity.
-    pub specificity: Spread,
-    /// Sensitivity.
-    pub sensitivity: Spread,
-    /// ICBHI score.
-    pub score: Spread,
-    /// Macro-F1.
-    pub macro_f1: Spread,
-    /// Recall per class, in the model's class order.
-    pub recall: Vec<(String, Spread)>,
-}
-
-/// The study's result (`report.json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct StudyReport {
-    /// The data studied.
-    pub data: PathBuf,
-    /// Whether the data was the built-in synthetic corpus.
-    pub synthetic: bool,
-    /// Seeds run.
-    pub seeds: Vec<u64>,
-    /// Per-seed results.
-    pub per_seed: Vec<SeedResult>,
-    /// Aggregates per arm.
-    pub summary: Vec<ArmSummary>,
-    /// Share of generated samples the gate kept, per class (over all seeds).
-    pub gate_keep_share: BTreeMap<String, f64>,
-    /// The honest answer to "does augmentation help here?".
-    pub verdict: String,
-    /// Every step, its command and its time.
-    pub steps: Vec<Step>,
-    /// Total wall-clock seconds.
-    pub seconds: f64,
-}
-
 /// Options that differ between `demo` and `study`.
 pub struct Plan {
     /// The study's arguments.
@@ -434,23 +280,18 @@ pub fn execute(plan: Plan) -> anyhow::Result<StudyReport> {
         bail!("--gate-threshold must be within [0, 1]");
     }
     let started = Instant::now();
-    let budget = Budget::resolve(args);
+    let budget = budget(args);
     let out = args.out.clone();
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut runner = Runner::new(args.json)?;
-    let mut arms = args.arms.clone();
-    arms.sort();
-    arms.dedup();
-    if arms.contains(&Arm::Gated) && !arms.contains(&Arm::Plain) {
-        // The gate is arm (a)'s model: run it too.
-        arms.insert(0, Arm::Plain);
-    }
+    // The gate of arm (e) is arm (a)'s model: it runs too.
+    let arms = arms_to_run(&args.arms);
 
     // 1. Data: the user's, or a synthetic ICBHI corpus in the real layout.
     let (data, synthetic) = match &args.data {
         Some(root) => (root.clone(), false),
         None => {
-            let root = out.join("synth");
+            let root = out.join(layout::SYNTH_DIR);
             if root.join(auscult_datasets::SYNTH_REPORT_FILE).exists() {
                 eprintln!("\n==> reusing the synthetic corpus in {}", root.display());
             } else {
@@ -479,7 +320,7 @@ pub fn execute(plan: Plan) -> anyhow::Result<StudyReport> {
         )?;
         let value: serde_json::Value = serde_json::from_str(&text)
             .context("`auscult dataset inspect --json` printed invalid JSON")?;
-        auscult_experiment::write_json_atomic(out.join("inspection.json"), &value)?;
+        auscult_experiment::write_json_atomic(out.join(layout::INSPECTION_FILE), &value)?;
         inspection = Some(value);
     }
 
@@ -512,15 +353,20 @@ pub fn execute(plan: Plan) -> anyhow::Result<StudyReport> {
         seconds: started.elapsed().as_secs_f64(),
     };
     let figures = draw_figures(&out, &report)?;
-    auscult_experiment::write_json_atomic(out.join("report.json"), &report)?;
-    let markdown = markdown(&plan, &budget, &report, inspection.as_ref(), &figures);
-    auscult_experiment::write_atomic(out.join("report.md"), markdown.as_bytes())?;
+    auscult_experiment::write_json_atomic(out.join(layout::REPORT_JSON), &report)?;
+    let markdown = markdown(
+        &setup(&plan, budget),
+        &report,
+        inspection.as_ref(),
+        &figures,
+    );
+    auscult_experiment::write_atomic(out.join(layout::REPORT_MD), markdown.as_bytes())?;
     if !args.json {
         println!("\n{}", results_table(&report));
         println!("{}", report.verdict);
         println!(
             "\nReport: {} ({:.0} s in total)",
-            out.join("report.md").display(),
+            out.join(layout::REPORT_MD).display(),
             report.seconds
         );
     }
@@ -536,7 +382,7 @@ fn run_seed(
     out: &Path,
     seed: u64,
 ) -> anyhow::Result<SeedResult> {
-    let dir = out.join(format!("seed-{seed}"));
+    let dir = out.join(layout::seed_dir(seed));
     let common = |mut v: Vec<String>| {
         v.extend([s("--seed"), s(seed), s("--device"), args.device.clone()]);
         v
@@ -546,8 +392,8 @@ fn run_seed(
     if arms.iter().any(|a| a.needs_corpus()) {
         let prior = match &args.generator_from {
             Some(from) => {
-                let prior = from.join(format!("seed-{seed}")).join("prior");
-                if !prior.join("model.bpk").exists() {
+                let prior = from.join(layout::seed_dir(seed)).join(layout::PRIOR_DIR);
+                if !prior.join(auscult_vqvae::vqvae_model::MODEL_FILE).exists() {
                     bail!(
                         "--generator-from {}: no trained prior for seed {seed} at {} (run `auscult study` there with the same seeds first)",
                         from.display(),
@@ -561,8 +407,8 @@ fn run_seed(
                 prior
             }
             None => {
-                let vq = dir.join("vqvae");
-                let prior = dir.join("prior");
+                let vq = dir.join(layout::VQVAE_DIR);
+                let prior = dir.join(layout::PRIOR_DIR);
                 runner.run(
                     &format!("seed {seed}: train the VQ-VAE on the training patients"),
                     &common(vec![
@@ -592,7 +438,7 @@ fn run_seed(
                 prior
             }
         };
-        let corpus = dir.join("generated");
+        let corpus = dir.join(layout::GENERATED_DIR);
         let mut gen_args = vec![
             s("generate"),
             s("--prior"),
@@ -639,7 +485,7 @@ fn run_seed(
     let mut real_mean_probability = BTreeMap::new();
     let mut gate_thresholds = BTreeMap::new();
     for &arm in arms {
-        let run_dir = dir.join(format!("{}-{}", arm.letter(), arm.name()));
+        let run_dir = dir.join(layout::arm_dir(arm));
         // Every arm starts from the compact recipe, on any data: the arms are defined against
         // it, and its front end is the generator's (the icbhi recipe's 2 kHz band would refuse
         // the generated corpus).
@@ -676,22 +522,15 @@ fn run_seed(
                 let corpus = corpus_dir
                     .as_ref()
                     .context("arm (e) needs the generated corpus")?;
-                let gate_model = dir.join("a-plain");
-                let gated = dir.join("generated-gated");
+                let gate_model = dir.join(layout::arm_dir(Arm::Plain));
+                let gated = dir.join(layout::GATED_DIR);
                 let started = Instant::now();
                 let real = RealProbabilities::of(&gate_model)?;
-                gate_thresholds = real
-                    .reference
-                    .iter()
-                    .map(|(c, probs)| {
-                        let scale = if args.gate_relative {
-                            median(probs)
-                        } else {
-                            1.0
-                        };
-                        (c.clone(), f64::from(args.gate_threshold) * scale)
-                    })
-                    .collect();
+                gate_thresholds = auscult_study::gate_thresholds(
+                    &real.reference,
+                    args.gate_threshold,
+                    args.gate_relative,
+                );
                 (gate_kept, gate_mean_probability) =
                     gate_corpus(&gate_model, corpus, &gated, &gate_thresholds)?;
                 real_mean_probability = real
@@ -718,7 +557,7 @@ fn run_seed(
                 train_args.extend(augment_ratio.clone());
             }
         }
-        if run_dir.join("config.json").exists() {
+        if run_dir.join(auscult_classifier::files::CONFIG).exists() {
             std::fs::remove_dir_all(&run_dir)
                 .with_context(|| format!("cannot clear the old run {}", run_dir.display()))?;
         }
@@ -801,7 +640,7 @@ fn gate_corpus(
         *kept.entry(sample.class.clone()).or_insert(0) += 1;
     }
     auscult_experiment::write_json_atomic(gated.join(MANIFEST_FILE), &manifest)?;
-    auscult_experiment::write_json_atomic(gated.join("gate.json"), &quality)?;
+    auscult_experiment::write_json_atomic(gated.join(layout::GATE_FILE), &quality)?;
     let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for q in &quality {
         let e = sums.entry(q.class.clone()).or_default();
@@ -855,428 +694,4 @@ impl RealProbabilities {
             test: own(&data.test)?,
         })
     }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
-}
-
-/// The median (0 for no values).
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
-    }
-}
-
-fn summarise(arms: &[Arm], per_seed: &[SeedResult]) -> Vec<ArmSummary> {
-    arms.iter()
-        .filter_map(|&arm| {
-            let evals: Vec<&Evaluation> =
-                per_seed.iter().filter_map(|r| r.arms.get(&arm)).collect();
-            let first = evals.first()?;
-            let metric = |f: &dyn Fn(&Evaluation) -> f64| {
-                Spread::of(&evals.iter().map(|e| f(e)).collect::<Vec<_>>())
-            };
-            let recall = first
-                .metrics
-                .classes
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    (
-                        c.clone(),
-                        metric(&|e: &Evaluation| {
-                            e.metrics.per_class.get(i).map_or(0.0, |m| m.recall)
-                        }),
-                    )
-                })
-                .collect();
-            Some(ArmSummary {
-                arm,
-                description: arm.description().to_string(),
-                specificity: metric(&|e: &Evaluation| e.metrics.specificity),
-                sensitivity: metric(&|e: &Evaluation| e.metrics.sensitivity),
-                score: metric(&|e: &Evaluation| e.metrics.score),
-                macro_f1: metric(&|e: &Evaluation| e.metrics.macro_f1),
-                recall,
-            })
-        })
-        .collect()
-}
-
-fn gate_share(per_seed: &[SeedResult]) -> BTreeMap<String, f64> {
-    let mut generated: BTreeMap<String, usize> = BTreeMap::new();
-    let mut kept: BTreeMap<String, usize> = BTreeMap::new();
-    for r in per_seed.iter().filter(|r| !r.gate_kept.is_empty()) {
-        for (c, n) in &r.generated {
-            *generated.entry(c.clone()).or_default() += n;
-        }
-        for (c, n) in &r.gate_kept {
-            *kept.entry(c.clone()).or_default() += n;
-        }
-    }
-    generated
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(c, n)| {
-            let k = kept.get(&c).copied().unwrap_or(0);
-            (c, k as f64 / n as f64)
-        })
-        .collect()
-}
-
-fn verdict(summary: &[ArmSummary]) -> String {
-    let get = |arm| summary.iter().find(|s| s.arm == arm);
-    let Some(base) = get(Arm::MixupSupcon) else {
-        return "Verdict: arm (b) was not run, so the effect of augmentation cannot be judged."
-            .to_string();
-    };
-    let mut lines = Vec::new();
-    for arm in [Arm::Augmented, Arm::Gated] {
-        let Some(s) = get(arm) else { continue };
-        let diff = s.score.mean - base.score.mean;
-        let noise = (s.score.sd.powi(2) + base.score.sd.powi(2)).sqrt();
-        let judgement = if noise == 0.0 {
-            if diff > 0.0 {
-                "higher, on a single seed (no spread to judge it against)"
-            } else {
-                "not higher, on a single seed"
-            }
-        } else if diff > noise {
-            "higher by more than the seed-to-seed spread: augmentation helped here"
-        } else if diff < -noise {
-            "lower by more than the seed-to-seed spread: augmentation hurt here"
-        } else {
-            "within the seed-to-seed spread: no measurable effect here"
-        };
-        lines.push(format!(
-            "Arm ({}) {} vs (b): ICBHI score {:+.1} points (spread {:.1}), {}.",
-            arm.letter(),
-            arm.description(),
-            100.0 * diff,
-            100.0 * noise,
-            judgement
-        ));
-    }
-    if lines.is_empty() {
-        return "Verdict: no augmented arm was run.".to_string();
-    }
-    format!("Verdict: {}", lines.join(" "))
-}
-
-fn results_table(report: &StudyReport) -> String {
-    let mut classes: Vec<String> = Vec::new();
-    if let Some(first) = report.summary.first() {
-        classes = first.recall.iter().map(|(c, _)| c.clone()).collect();
-    }
-    let mut t = String::new();
-    let _ = write!(t, "| arm | Sp % | Se % | Score % | macro-F1 % |");
-    for c in &classes {
-        let _ = write!(t, " recall {c} % |");
-    }
-    t.push('\n');
-    t.push_str("|---|---|---|---|---|");
-    for _ in &classes {
-        t.push_str("---|");
-    }
-    t.push('\n');
-    for s in &report.summary {
-        let _ = write!(
-            t,
-            "| ({}) {} | {} | {} | {} | {} |",
-            s.arm.letter(),
-            s.description,
-            s.specificity.pct(),
-            s.sensitivity.pct(),
-            s.score.pct(),
-            s.macro_f1.pct()
-        );
-        for c in &classes {
-            let cell = s
-                .recall
-                .iter()
-                .find(|(k, _)| k == c)
-                .map_or("-".to_string(), |(_, v)| v.pct());
-            let _ = write!(t, " {cell} |");
-        }
-        t.push('\n');
-    }
-    let _ = write!(
-        t,
-        "\nMean ± sample standard deviation over {} seed(s) ({}), test patients only.",
-        report.seeds.len(),
-        report
-            .seeds
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    t
-}
-
-/// Figures the report links to (relative to the output directory).
-#[derive(Debug, Default)]
-struct Figures {
-    confusion: Vec<(String, String)>,
-    curves: Vec<(String, String)>,
-    contact_sheet: Option<String>,
-}
-
-fn draw_figures(out: &Path, report: &StudyReport) -> anyhow::Result<Figures> {
-    let mut figures = Figures::default();
-    let Some(first) = report.per_seed.first() else {
-        return Ok(figures);
-    };
-    let fig_dir = out.join("figures");
-    std::fs::create_dir_all(&fig_dir)?;
-    for (arm, evaluation) in &first.arms {
-        let name = format!(
-            "confusion-{}-{}-seed{}.png",
-            arm.letter(),
-            arm.name(),
-            first.seed
-        );
-        auscult_plot::confusion_png(
-            &fig_dir.join(&name),
-            &format!(
-                "({}) {} - test patients, seed {}",
-                arm.letter(),
-                arm.description(),
-                first.seed
-            ),
-            &evaluation.metrics.confusion,
-            &evaluation.metrics.classes,
-        )?;
-        figures.confusion.push((
-            format!("({}) {}", arm.letter(), arm.name()),
-            format!("figures/{name}"),
-        ));
-        let run = format!("seed-{}/{}-{}", first.seed, arm.letter(), arm.name());
-        for candidate in ["curves.png", "training_curves.png"] {
-            if out.join(&run).join(candidate).exists() {
-                figures.curves.push((
-                    format!("({}) {}", arm.letter(), arm.name()),
-                    format!("{run}/{candidate}"),
-                ));
-                break;
-            }
-        }
-    }
-    if let Some(corpus) = &first.corpus {
-        for candidate in ["contact_sheet.png", "contact-sheet.png"] {
-            if corpus.join(candidate).exists() {
-                let rel = corpus.strip_prefix(out).unwrap_or(corpus).join(candidate);
-                figures.contact_sheet = Some(rel.display().to_string());
-                break;
-            }
-        }
-    }
-    Ok(figures)
-}
-
-/// `seed 0: both 0.12, crackle 0.30; seed 1: ...` for a per-class map of each seed (empty
-/// when no seed has one).
-fn per_seed_probabilities(
-    report: &StudyReport,
-    map: impl Fn(&SeedResult) -> &BTreeMap<String, f64>,
-) -> String {
-    report
-        .per_seed
-        .iter()
-        .filter(|r| !map(r).is_empty())
-        .map(|r| {
-            let classes = map(r)
-                .iter()
-                .map(|(c, p)| format!("{c} {p:.2}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("seed {}: {classes}", r.seed)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn markdown(
-    plan: &Plan,
-    budget: &Budget,
-    report: &StudyReport,
-    inspection: Option<&serde_json::Value>,
-    figures: &Figures,
-) -> String {
-    let mut m = String::new();
-    let _ = writeln!(m, "# {}\n", plan.title);
-    let _ = writeln!(
-        m,
-        "Data: `{}`{}. Seeds: {}. Device: {}. Budget: classifier {} epochs per arm, VQ-VAE {} epochs, prior {} epochs. Total time {:.0} s.\n",
-        report.data.display(),
-        if report.synthetic {
-            format!(
-                " (synthetic ICBHI layout, {} patients, written by `auscult synth`)",
-                budget.patients
-            )
-        } else {
-            String::new()
-        },
-        report
-            .seeds
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        plan.args.device,
-        budget.classifier_epochs,
-        budget.vqvae_epochs,
-        budget.prior_epochs,
-        report.seconds
-    );
-    let a = &plan.args;
-    let _ = writeln!(
-        m,
-        "Generation: temperature {}, top-k {}, top-p {}, guidance {}, {}, corpus up to {} per class, augment ratio {}{}. Gate threshold {}{}.\n",
-        a.temperature,
-        if a.top_k > 0 {
-            a.top_k.to_string()
-        } else {
-            "off".to_string()
-        },
-        a.top_p.map_or("off".to_string(), |p| p.to_string()),
-        a.guidance.map_or("off".to_string(), |w| w.to_string()),
-        if a.no_texture {
-            "decoder means (no texture)"
-        } else {
-            "decoder texture on"
-        },
-        a.target
-            .map_or("the majority count".to_string(), |t| t.to_string()),
-        a.augment_ratio.map_or("all".to_string(), |r| r.to_string()),
-        a.generator_from.as_ref().map_or(String::new(), |d| format!(
-            ", VQ-VAE and prior reused from `{}`",
-            d.display()
-        )),
-        a.gate_threshold,
-        if a.gate_relative {
-            " times the median probability of the class's real validation cycles"
-        } else {
-            ""
-        }
-    );
-    if let Some(i) = inspection {
-        let _ = writeln!(m, "## Data\n");
-        let _ = writeln!(
-            m,
-            "{} recordings, {} patients. Cycles per class: `{}`. Per split: `{}`.\n",
-            i["recordings"], i["patients"], i["classes"], i["splits"]
-        );
-    }
-    let _ = writeln!(m, "## Results on the test patients\n");
-    let _ = writeln!(m, "{}\n", results_table(report));
-    let _ = writeln!(m, "{}\n", report.verdict);
-    if report.synthetic {
-        let _ = writeln!(
-            m,
-            "These numbers come from the synthetic corpus: they show that every step works and how the arms compare on it, not how they compare on ICBHI 2017. Run `auscult study --data ICBHI_ROOT` for that.\n"
-        );
-    }
-    if let Some(first) = report.per_seed.first()
-        && !first.generated.is_empty()
-    {
-        let _ = writeln!(m, "## Generated corpus\n");
-        let _ = writeln!(
-            m,
-            "Samples generated per class (seed {}): `{:?}`.\n",
-            first.seed, first.generated
-        );
-        if !report.gate_keep_share.is_empty() {
-            let _ = writeln!(
-                m,
-                "Share kept by the quality gate (p >= {}{} under arm (a)'s model), over all seeds: {}.\n",
-                plan.args.gate_threshold,
-                if plan.args.gate_relative {
-                    " x the class's real validation median"
-                } else {
-                    ""
-                },
-                report
-                    .gate_keep_share
-                    .iter()
-                    .map(|(c, f)| format!("{c} {:.0}%", 100.0 * f))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        let generated = per_seed_probabilities(report, |r| &r.gate_mean_probability);
-        if !generated.is_empty() {
-            let _ = writeln!(
-                m,
-                "Mean probability arm (a)'s model gives generated samples for their conditioned class: {generated}.\n"
-            );
-        }
-        let real = per_seed_probabilities(report, |r| &r.real_mean_probability);
-        if !real.is_empty() {
-            let _ = writeln!(
-                m,
-                "For comparison, the mean probability the same model gives real test cycles for their own class: {real}.\n"
-            );
-        }
-        if let Some(sheet) = &figures.contact_sheet {
-            let _ = writeln!(m, "![generated samples]({sheet})\n");
-        }
-    }
-    if !figures.confusion.is_empty() {
-        let _ = writeln!(m, "## Confusion matrices (first seed)\n");
-        for (name, path) in &figures.confusion {
-            let _ = writeln!(m, "{name}\n\n![{name}]({path})\n");
-        }
-    }
-    if !figures.curves.is_empty() {
-        let _ = writeln!(m, "## Training curves (first seed)\n");
-        for (name, path) in &figures.curves {
-            let _ = writeln!(m, "{name}\n\n![{name}]({path})\n");
-        }
-    }
-    let _ = writeln!(m, "## Per seed\n");
-    let _ = writeln!(
-        m,
-        "| seed | arm | Sp % | Se % | Score % | 95% CI of score | macro-F1 % |"
-    );
-    let _ = writeln!(m, "|---|---|---|---|---|---|---|");
-    for r in &report.per_seed {
-        for (arm, e) in &r.arms {
-            let ci = e.metrics.score_ci95.map_or("-".to_string(), |[lo, hi]| {
-                format!("{:.1}-{:.1}", 100.0 * lo, 100.0 * hi)
-            });
-            let _ = writeln!(
-                m,
-                "| {} | ({}) {} | {:.1} | {:.1} | {:.1} | {} | {:.1} |",
-                r.seed,
-                arm.letter(),
-                arm.name(),
-                100.0 * e.metrics.specificity,
-                100.0 * e.metrics.sensitivity,
-                100.0 * e.metrics.score,
-                ci,
-                100.0 * e.metrics.macro_f1
-            );
-        }
-    }
-    let _ = writeln!(m, "\n## Reproduce\n");
-    let _ = writeln!(
-        m,
-        "Each step below is the exact command that ran (from the directory the study was started in), with its wall-clock time.\n"
-    );
-    let _ = writeln!(m, "```sh");
-    for step in &report.steps {
-        let _ = writeln!(
-            m,
-            "# {} ({:.1} s)\n{}",
-            step.name, step.seconds, step.command
-        );
-    }
-    let _ = writeln!(m, "```");
-    m
 }

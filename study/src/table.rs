@@ -1,0 +1,135 @@
+//! The results table: one Markdown row per arm with mean ± sd of every metric, as printed on
+//! stdout and written into `report.md`.
+
+use std::fmt::Write as _;
+
+use crate::results::StudyReport;
+
+/// The Markdown table of `report.summary` (percent, mean ± sample sd over the seeds; one
+/// recall column per class of the first arm, `-` where an arm lacks the class), followed by a
+/// blank line and a sentence naming the seeds. No trailing newline.
+pub fn results_table(report: &StudyReport) -> String {
+    let mut classes: Vec<String> = Vec::new();
+    if let Some(first) = report.summary.first() {
+        classes = first.recall.iter().map(|(c, _)| c.clone()).collect();
+    }
+    let mut t = String::new();
+    let _ = write!(t, "| arm | Sp % | Se % | Score % | macro-F1 % |");
+    for c in &classes {
+        let _ = write!(t, " recall {c} % |");
+    }
+    t.push('\n');
+    t.push_str("|---|---|---|---|---|");
+    for _ in &classes {
+        t.push_str("---|");
+    }
+    t.push('\n');
+    for s in &report.summary {
+        let _ = write!(
+            t,
+            "| ({}) {} | {} | {} | {} | {} |",
+            s.arm.letter(),
+            s.description,
+            s.specificity.percent(),
+            s.sensitivity.percent(),
+            s.score.percent(),
+            s.macro_f1.percent()
+        );
+        for c in &classes {
+            let cell = s
+                .recall
+                .iter()
+                .find(|(k, _)| k == c)
+                .map_or("-".to_string(), |(_, v)| v.percent());
+            let _ = write!(t, " {cell} |");
+        }
+        t.push('\n');
+    }
+    let _ = write!(
+        t,
+        "\nMean ± sample standard deviation over {} seed(s) ({}), test patients only.",
+        report.seeds.len(),
+        report
+            .seeds
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::arm::Arm;
+    use crate::results::ArmSummary;
+    use crate::stats::Spread;
+
+    fn spread(mean: f64, sd: f64) -> Spread {
+        Spread { mean, sd }
+    }
+
+    fn report(summary: Vec<ArmSummary>, seeds: Vec<u64>) -> StudyReport {
+        StudyReport {
+            data: PathBuf::from("data"),
+            synthetic: false,
+            seeds,
+            per_seed: Vec::new(),
+            summary,
+            gate_keep_share: BTreeMap::new(),
+            verdict: String::new(),
+            steps: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn table_has_one_row_per_arm_and_a_recall_column_per_class() {
+        let summary = vec![
+            ArmSummary {
+                arm: Arm::Plain,
+                description: Arm::Plain.description().to_string(),
+                specificity: spread(0.8, 0.05),
+                sensitivity: spread(0.25, 0.012),
+                score: spread(0.525, 0.031),
+                macro_f1: spread(0.4, 0.0),
+                recall: vec![
+                    ("normal".to_string(), spread(0.9, 0.01)),
+                    ("wheeze".to_string(), spread(0.1, 0.02)),
+                ],
+            },
+            ArmSummary {
+                arm: Arm::Augmented,
+                description: Arm::Augmented.description().to_string(),
+                specificity: spread(0.7, 0.1),
+                sensitivity: spread(0.5, 0.2),
+                score: spread(0.6, 0.15),
+                macro_f1: spread(0.55, 0.05),
+                // No wheeze recall: the cell is `-`.
+                recall: vec![("normal".to_string(), spread(0.75, 0.0))],
+            },
+        ];
+        let expected = "\
+| arm | Sp % | Se % | Score % | macro-F1 % | recall normal % | recall wheeze % |
+|---|---|---|---|---|---|---|
+| (a) cross-entropy, instance sampling | 80.0 ± 5.0 | 25.0 ± 1.2 | 52.5 ± 3.1 | 40.0 ± 0.0 | 90.0 ± 1.0 | 10.0 ± 2.0 |
+| (c) Balanced Mixup + SupCon + generated corpus | 70.0 ± 10.0 | 50.0 ± 20.0 | 60.0 ± 15.0 | 55.0 ± 5.0 | 75.0 ± 0.0 | - |
+
+Mean ± sample standard deviation over 2 seed(s) (0, 1), test patients only.";
+        assert_eq!(results_table(&report(summary, vec![0, 1])), expected);
+    }
+
+    #[test]
+    fn table_without_arms_has_only_the_header() {
+        let expected = "\
+| arm | Sp % | Se % | Score % | macro-F1 % |
+|---|---|---|---|---|
+
+Mean ± sample standard deviation over 1 seed(s) (7), test patients only.";
+        assert_eq!(results_table(&report(Vec::new(), vec![7])), expected);
+    }
+}

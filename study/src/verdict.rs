@@ -1,0 +1,164 @@
+//! The verdict: does augmentation help here? Arms (c) and (e) are each compared with arm (b),
+//! the same recipe without generated data, and the difference in ICBHI score is judged
+//! against the seed-to-seed spread.
+
+use crate::arm::Arm;
+use crate::results::ArmSummary;
+
+/// One sentence per augmented arm that was run, comparing its mean ICBHI score with arm (b)'s.
+///
+/// The difference counts as real only when it exceeds the combined spread
+/// `sqrt(sd_arm² + sd_b²)` (sample standard deviations over seeds); with a single seed there
+/// is no spread and the sentence says so. Starts with `Verdict: `.
+pub fn verdict(summary: &[ArmSummary]) -> String {
+    let get = |arm| summary.iter().find(|s| s.arm == arm);
+    let Some(base) = get(Arm::MixupSupcon) else {
+        return "Verdict: arm (b) was not run, so the effect of augmentation cannot be judged."
+            .to_string();
+    };
+    let mut lines = Vec::new();
+    for arm in [Arm::Augmented, Arm::Gated] {
+        let Some(s) = get(arm) else { continue };
+        let diff = s.score.mean - base.score.mean;
+        let noise = (s.score.sd.powi(2) + base.score.sd.powi(2)).sqrt();
+        let judgement = if noise == 0.0 {
+            if diff > 0.0 {
+                "higher, on a single seed (no spread to judge it against)"
+            } else {
+                "not higher, on a single seed"
+            }
+        } else if diff > noise {
+            "higher by more than the seed-to-seed spread: augmentation helped here"
+        } else if diff < -noise {
+            "lower by more than the seed-to-seed spread: augmentation hurt here"
+        } else {
+            "within the seed-to-seed spread: no measurable effect here"
+        };
+        lines.push(format!(
+            "Arm ({}) {} vs (b): ICBHI score {:+.1} points (spread {:.1}), {}.",
+            arm.letter(),
+            arm.description(),
+            100.0 * diff,
+            100.0 * noise,
+            judgement
+        ));
+    }
+    if lines.is_empty() {
+        return "Verdict: no augmented arm was run.".to_string();
+    }
+    format!("Verdict: {}", lines.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Spread;
+
+    /// A summary of `arm` whose ICBHI score has the given mean and sd (other metrics 0).
+    fn arm(arm: Arm, mean: f64, sd: f64) -> ArmSummary {
+        let zero = Spread { mean: 0.0, sd: 0.0 };
+        ArmSummary {
+            arm,
+            description: arm.description().to_string(),
+            specificity: zero,
+            sensitivity: zero,
+            score: Spread { mean, sd },
+            macro_f1: zero,
+            recall: Vec::new(),
+        }
+    }
+
+    // In every case below the combined spread is sqrt(0.03² + 0.04²) = 0.05, 5 points.
+
+    #[test]
+    fn clearly_better_is_augmentation_helped() {
+        let v = verdict(&[
+            arm(Arm::MixupSupcon, 0.50, 0.03),
+            arm(Arm::Augmented, 0.60, 0.04),
+        ]);
+        assert_eq!(
+            v,
+            "Verdict: Arm (c) Balanced Mixup + SupCon + generated corpus vs (b): ICBHI score \
+             +10.0 points (spread 5.0), higher by more than the seed-to-seed spread: \
+             augmentation helped here."
+        );
+    }
+
+    #[test]
+    fn clearly_worse_is_augmentation_hurt() {
+        let v = verdict(&[
+            arm(Arm::MixupSupcon, 0.50, 0.03),
+            arm(Arm::Augmented, 0.40, 0.04),
+        ]);
+        assert_eq!(
+            v,
+            "Verdict: Arm (c) Balanced Mixup + SupCon + generated corpus vs (b): ICBHI score \
+             -10.0 points (spread 5.0), lower by more than the seed-to-seed spread: \
+             augmentation hurt here."
+        );
+    }
+
+    #[test]
+    fn within_the_spread_is_no_measurable_effect() {
+        for (score, shown) in [(0.52, "+2.0"), (0.47, "-3.0")] {
+            let v = verdict(&[
+                arm(Arm::MixupSupcon, 0.50, 0.03),
+                arm(Arm::Augmented, score, 0.04),
+            ]);
+            assert_eq!(
+                v,
+                format!(
+                    "Verdict: Arm (c) Balanced Mixup + SupCon + generated corpus vs (b): ICBHI \
+                     score {shown} points (spread 5.0), within the seed-to-seed spread: no \
+                     measurable effect here."
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_single_seed_has_no_spread_to_judge_against() {
+        let v = verdict(&[
+            arm(Arm::Plain, 0.9, 0.0),
+            arm(Arm::MixupSupcon, 0.50, 0.0),
+            arm(Arm::Augmented, 0.55, 0.0),
+            arm(Arm::Gated, 0.50, 0.0),
+        ]);
+        assert_eq!(
+            v,
+            "Verdict: Arm (c) Balanced Mixup + SupCon + generated corpus vs (b): ICBHI score \
+             +5.0 points (spread 0.0), higher, on a single seed (no spread to judge it \
+             against). Arm (e) Balanced Mixup + SupCon + gated generated corpus vs (b): ICBHI \
+             score +0.0 points (spread 0.0), not higher, on a single seed."
+        );
+    }
+
+    #[test]
+    fn gated_arm_alone_is_judged() {
+        let v = verdict(&[
+            arm(Arm::MixupSupcon, 0.50, 0.03),
+            arm(Arm::Gated, 0.60, 0.04),
+        ]);
+        assert!(
+            v.starts_with("Verdict: Arm (e) Balanced Mixup + SupCon + gated generated corpus"),
+            "{v}"
+        );
+        assert!(v.ends_with("augmentation helped here."), "{v}");
+    }
+
+    #[test]
+    fn missing_arms_are_said_so() {
+        assert_eq!(
+            verdict(&[arm(Arm::Augmented, 0.6, 0.0)]),
+            "Verdict: arm (b) was not run, so the effect of augmentation cannot be judged."
+        );
+        assert_eq!(
+            verdict(&[arm(Arm::Plain, 0.4, 0.0), arm(Arm::MixupSupcon, 0.5, 0.0)]),
+            "Verdict: no augmented arm was run."
+        );
+        assert_eq!(
+            verdict(&[]),
+            "Verdict: arm (b) was not run, so the effect of augmentation cannot be judged."
+        );
+    }
+}
