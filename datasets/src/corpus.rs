@@ -6,12 +6,10 @@
 //! The manifest is written last and atomically: a corpus without one is incomplete.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use auscult_audio::Spectrogram;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::files;
@@ -329,25 +327,6 @@ impl GeneratedCorpus {
     }
 }
 
-/// SHA-256 of a file, as lower-case hex (for [`GeneratorInfo::model_hash`]).
-pub fn file_sha256(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,18 +422,6 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("missing")
-        );
-    }
-
-    #[test]
-    fn sha256_of_a_known_input() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("abc");
-        std::fs::write(&p, b"abc").unwrap();
-        // python3 -c "import hashlib; print(hashlib.sha256(b'abc').hexdigest())"
-        assert_eq!(
-            file_sha256(&p).unwrap(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 }

@@ -40,7 +40,7 @@ mod synthetic;
 
 pub use corpus::{
     CONTACT_SHEET_FILE, CorpusManifest, CorpusSample, CorpusWriter, GeneratedCorpus, GeneratorInfo,
-    MANIFEST_FILE, SCHEMA_VERSION, file_sha256,
+    MANIFEST_FILE, SCHEMA_VERSION,
 };
 pub use coswara::{
     COMBINED_CSV, COVID_STATUSES, CoswaraDatabase, CoswaraFile, CoswaraOptions, CoswaraParticipant,

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use auscult_audio::Spectrogram;
-use auscult_datasets::{
-    CONTACT_SHEET_FILE, CorpusManifest, CorpusWriter, GeneratorInfo, file_sha256,
-};
+use auscult_datasets::{CONTACT_SHEET_FILE, CorpusManifest, CorpusWriter, GeneratorInfo};
 use auscult_experiment::{DeviceChoice, Progress};
 use serde::{Deserialize, Serialize};
 
@@ -491,8 +489,8 @@ pub fn generate(
     let header = CorpusManifest::new(
         classes.clone(),
         GeneratorInfo {
-            model_hash: file_sha256(&prior_dir.join(VQVAE_DIR).join(MODEL_FILE))?,
-            prior_hash: file_sha256(&prior_dir.join(MODEL_FILE))?,
+            model_hash: auscult_experiment::hash_file(&prior_dir.join(VQVAE_DIR).join(MODEL_FILE))?,
+            prior_hash: auscult_experiment::hash_file(&prior_dir.join(MODEL_FILE))?,
             temperature: request.sampling.temperature,
             top_k: request.sampling.top_k,
             top_p: request.sampling.top_p,
