@@ -18,6 +18,7 @@
 //! # Ok::<(), auscult_audio::Error>(())
 //! ```
 
+mod bin_stats;
 mod db;
 mod decode;
 mod error;
@@ -34,6 +35,7 @@ mod stft;
 mod wav;
 mod wav_fast;
 
+pub use bin_stats::{BinStats, BinStatsAccumulator, STD_FLOOR_DB};
 pub use db::{LogScale, apply_log, undo_log};
 pub use decode::{AudioInfo, Decoded, MAX_CHANNELS, MAX_SAMPLE_RATE, decode_file};
 pub use error::{Error, Result};

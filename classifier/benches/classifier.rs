@@ -147,8 +147,10 @@ fn untrained_run(dir: &Path) {
     .unwrap();
     let norm = Normalization {
         item: Default::default(),
-        mean: vec![-40.0; BINS],
-        std: vec![15.0; BINS],
+        bins: auscult_audio::BinStats {
+            mean: vec![-40.0; BINS],
+            std: vec![15.0; BINS],
+        },
     };
     std::fs::write(
         dir.join(files::NORMALIZATION),

@@ -272,17 +272,35 @@ pub fn fuse_by_patient(
             });
         }
     }
-    let mut groups: BTreeMap<&str, (usize, Vec<f64>, usize)> = BTreeMap::new();
-    for ((&t, p), id) in truth.iter().zip(probabilities).zip(patients) {
+    average_rows(
+        patients
+            .iter()
+            .zip(truth)
+            .zip(probabilities)
+            .map(|((id, &t), p)| (id.as_str(), t, p.as_slice(), 1)),
+        |id, a, b| {
+            format!(
+                "participant {id} has examples of two classes ({a} and {b}): participant-level \
+                 fusion needs one label per participant (use --level item)"
+            )
+        },
+    )
+}
+
+/// Averages the probability rows sharing an id (ids sorted in the result), summing their
+/// counts; `conflict(id, a, b)` words the error when an id carries two labels.
+pub(crate) fn average_rows<'a>(
+    rows: impl Iterator<Item = (&'a str, usize, &'a [f32], usize)>,
+    conflict: impl Fn(&str, usize, usize) -> String,
+) -> Result<Fused> {
+    // id -> (label, sum of rows, rows, count)
+    let mut groups: BTreeMap<&str, (usize, Vec<f64>, usize, usize)> = BTreeMap::new();
+    for (id, t, p, n) in rows {
         let entry = groups
-            .entry(id.as_str())
-            .or_insert_with(|| (t, vec![0.0; p.len()], 0));
+            .entry(id)
+            .or_insert_with(|| (t, vec![0.0; p.len()], 0, 0));
         if entry.0 != t {
-            return Err(Error::data(format!(
-                "participant {id} has examples of two classes ({} and {t}): participant-level \
-                 fusion needs one label per participant (use --level item)",
-                entry.0
-            )));
+            return Err(Error::data(conflict(id, entry.0, t)));
         }
         if entry.1.len() != p.len() {
             return Err(Error::Length {
@@ -295,6 +313,7 @@ pub fn fuse_by_patient(
             *s += f64::from(*v);
         }
         entry.2 += 1;
+        entry.3 += n;
     }
     let mut out = Fused {
         patients: Vec::with_capacity(groups.len()),
@@ -302,11 +321,11 @@ pub fn fuse_by_patient(
         probabilities: Vec::with_capacity(groups.len()),
         counts: Vec::with_capacity(groups.len()),
     };
-    for (id, (t, sum, n)) in groups {
+    for (id, (t, sum, rows, n)) in groups {
         out.patients.push(id.to_string());
         out.truth.push(t);
         out.probabilities
-            .push(sum.iter().map(|s| (s / n as f64) as f32).collect());
+            .push(sum.iter().map(|s| (s / rows as f64) as f32).collect());
         out.counts.push(n);
     }
     Ok(out)

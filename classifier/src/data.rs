@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use auscult_audio::{MelConfig, MelSpectrogram, Spectrogram};
+use auscult_audio::{BinStats, BinStatsAccumulator, MelConfig, MelSpectrogram, Spectrogram};
 use auscult_datasets::{Example, ExampleConfig, GeneratedCorpus};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -216,63 +216,38 @@ pub struct Normalization {
     /// nothing).
     #[serde(default)]
     pub item: ItemNorm,
-    /// Mean of each Mel bin over all training items and frames (dB).
-    pub mean: Vec<f32>,
-    /// Standard deviation of each Mel bin (floored at 1e-3 dB).
-    pub std: Vec<f32>,
+    /// Mean and standard deviation of each Mel bin over all training items and frames (dB;
+    /// the spread floored at 1e-3 dB), after `item`.
+    #[serde(flatten)]
+    pub bins: BinStats,
 }
 
 impl Normalization {
     /// Fits the statistics on `set` (in f64) after removing `item` from each item.
     pub fn fit(set: &FeatureSet, item: ItemNorm) -> Result<Self> {
-        if set.is_empty() {
-            return Err(Error::data(
-                "cannot fit the feature normalisation: the training split is empty",
-            ));
-        }
-        let (b, t) = (set.n_bins, set.n_frames);
-        let mut sum = vec![0f64; b];
-        let mut sq = vec![0f64; b];
+        let mut acc = BinStatsAccumulator::new(set.n_bins, set.n_frames);
         let mut scratch = Vec::with_capacity(set.item_len());
         for i in 0..set.len() {
             scratch.clear();
             scratch.extend_from_slice(set.item(i));
-            item.apply(&mut scratch, t);
-            for bin in 0..b {
-                for &v in &scratch[bin * t..(bin + 1) * t] {
-                    sum[bin] += v as f64;
-                    sq[bin] += (v as f64) * (v as f64);
-                }
-            }
+            item.apply(&mut scratch, set.n_frames);
+            acc.add(&scratch);
         }
-        let n = (set.len() * t) as f64;
-        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
-        let std = sq
-            .iter()
-            .zip(&mean)
-            .map(|(s, m)| ((s / n - m * m).max(0.0).sqrt()).max(1e-3) as f32)
-            .collect();
-        Ok(Self {
-            item,
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            std,
-        })
+        let bins = acc.finish().ok_or_else(|| {
+            Error::data("cannot fit the feature normalisation: the training split is empty")
+        })?;
+        Ok(Self { item, bins })
     }
 
     /// Normalises every item of `data` (`[items, bins, frames]`) in place.
     pub fn apply(&self, data: &mut [f32], n_frames: usize) {
-        let bins = self.mean.len();
+        let bins = self.bins.mean.len();
         if n_frames == 0 || bins == 0 {
             return;
         }
         for item in data.chunks_mut(bins * n_frames) {
             self.item.apply(item, n_frames);
-            for (bin, row) in item.chunks_mut(n_frames).enumerate() {
-                let (m, s) = (self.mean[bin], self.std[bin]);
-                for v in row {
-                    *v = (*v - m) / s;
-                }
-            }
+            self.bins.normalise(item);
         }
     }
 }
@@ -555,9 +530,9 @@ mod tests {
             2,
         );
         let n = Normalization::fit(&s, ItemNorm::None).unwrap();
-        assert!((n.mean[0] - 4.0).abs() < 1e-6 && (n.mean[1] - 10.0).abs() < 1e-6);
-        assert!((n.std[0] - 5f32.sqrt()).abs() < 1e-6);
-        assert_eq!(n.std[1], 1e-3);
+        assert!((n.bins.mean[0] - 4.0).abs() < 1e-6 && (n.bins.mean[1] - 10.0).abs() < 1e-6);
+        assert!((n.bins.std[0] - 5f32.sqrt()).abs() < 1e-6);
+        assert_eq!(n.bins.std[1], 1e-3);
         let mut d = s.data.clone();
         n.apply(&mut d, 2);
         assert!((d[0] - (1.0 - 4.0) / 5f32.sqrt()).abs() < 1e-6);

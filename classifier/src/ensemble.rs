@@ -6,13 +6,12 @@
 //! relative to the ensemble's, and the sounds it was trained on), `decision.json`, and the
 //! members' run directories.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use auscult_datasets::SoundKind;
 use serde::{Deserialize, Serialize};
 
-use crate::binary::{DecisionRule, Fused, positive_class};
+use crate::binary::{DecisionRule, Fused, average_rows, positive_class};
 use crate::files;
 use crate::inference::{ClassProbabilities, Classifier, Participant};
 use crate::{Error, Result};
@@ -173,45 +172,17 @@ impl Ensemble {
 /// # Errors
 /// When two members disagree on a participant's label.
 pub fn combine(members: &[Fused]) -> Result<Fused> {
-    let mut by: BTreeMap<&str, (usize, Vec<f64>, usize, usize)> = BTreeMap::new();
-    for m in members {
-        for (((id, &t), p), &n) in m
-            .patients
-            .iter()
-            .zip(&m.truth)
-            .zip(&m.probabilities)
-            .zip(&m.counts)
-        {
-            let e = by
-                .entry(id.as_str())
-                .or_insert_with(|| (t, vec![0.0; p.len()], 0, 0));
-            if e.0 != t {
-                return Err(Error::data(format!(
-                    "participant {id} is labelled {} by one member and {t} by another",
-                    e.0
-                )));
-            }
-            for (s, v) in e.1.iter_mut().zip(p) {
-                *s += f64::from(*v);
-            }
-            e.2 += 1;
-            e.3 += n;
-        }
-    }
-    let mut out = Fused {
-        patients: Vec::new(),
-        truth: Vec::new(),
-        probabilities: Vec::new(),
-        counts: Vec::new(),
-    };
-    for (id, (t, sum, k, n)) in by {
-        out.patients.push(id.to_string());
-        out.truth.push(t);
-        out.probabilities
-            .push(sum.iter().map(|s| (s / k as f64) as f32).collect());
-        out.counts.push(n);
-    }
-    Ok(out)
+    average_rows(
+        members.iter().flat_map(|m| {
+            m.patients
+                .iter()
+                .zip(&m.truth)
+                .zip(&m.probabilities)
+                .zip(&m.counts)
+                .map(|(((id, &t), p), &n)| (id.as_str(), t, p.as_slice(), n))
+        }),
+        |id, a, b| format!("participant {id} is labelled {a} by one member and {b} by another"),
+    )
 }
 
 #[cfg(test)]

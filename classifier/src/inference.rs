@@ -99,19 +99,20 @@ impl Classifier {
             )));
         }
         let norm: Normalization = run.load_json(files::NORMALIZATION)?;
-        if norm.mean.iter().chain(&norm.std).any(|v| !v.is_finite())
-            || norm.std.iter().any(|&s| s <= 0.0)
+        let bins = &norm.bins;
+        if bins.mean.iter().chain(&bins.std).any(|v| !v.is_finite())
+            || bins.std.iter().any(|&s| s <= 0.0)
         {
             return Err(Error::data(format!(
                 "{}: holds a non-finite mean or a non-positive spread",
                 run.file(files::NORMALIZATION).display()
             )));
         }
-        if norm.mean.len() != config.n_bins || norm.std.len() != config.n_bins {
+        if bins.mean.len() != config.n_bins || bins.std.len() != config.n_bins {
             return Err(Error::data(format!(
                 "{}: normalisation has {} bins but the model expects {}; the run directory is inconsistent",
                 run.file(files::NORMALIZATION).display(),
-                norm.mean.len(),
+                bins.mean.len(),
                 config.n_bins
             )));
         }

@@ -367,7 +367,7 @@ impl Metrics {
         probabilities: &[Vec<f32>],
         bootstrap: BootstrapOptions,
     ) -> Result<Self> {
-        Self::compute_inner(classes, truth, probabilities, None, bootstrap, None)
+        Self::compute_full(classes, truth, probabilities, None, bootstrap, None)
     }
 
     /// As [`Metrics::compute`], with the patient of every item (`patients[i]` is item `i`'s):
@@ -379,7 +379,7 @@ impl Metrics {
         patients: &[String],
         bootstrap: BootstrapOptions,
     ) -> Result<Self> {
-        Self::compute_inner(
+        Self::compute_full(
             classes,
             truth,
             probabilities,
@@ -393,24 +393,6 @@ impl Metrics {
     /// on a two-class task an optional decision `threshold` on the positive class's
     /// probability (see [`crate::binary::DecisionRule`]) in place of the arg-max.
     pub fn compute_full(
-        classes: &[String],
-        truth: &[usize],
-        probabilities: &[Vec<f32>],
-        patients: Option<&[String]>,
-        bootstrap: BootstrapOptions,
-        threshold: Option<f64>,
-    ) -> Result<Self> {
-        Self::compute_inner(
-            classes,
-            truth,
-            probabilities,
-            patients,
-            bootstrap,
-            threshold,
-        )
-    }
-
-    fn compute_inner(
         classes: &[String],
         truth: &[usize],
         probabilities: &[Vec<f32>],
@@ -552,7 +534,7 @@ pub fn group_metrics<K: Ord + Display>(
             let probs: Vec<Vec<f32>> = items.iter().map(|&i| probabilities[i].clone()).collect();
             let patients: Option<Vec<String>> =
                 patients.map(|p| items.iter().map(|&i| p[i].clone()).collect());
-            let m = Metrics::compute_inner(
+            let m = Metrics::compute_full(
                 classes,
                 &truth,
                 &probs,

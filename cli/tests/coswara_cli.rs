@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 use serde_json::Value;
@@ -20,6 +20,32 @@ fn json(out: &[u8]) -> Value {
             String::from_utf8_lossy(&out[..out.len().min(2000)])
         )
     })
+}
+
+/// Writes a `--quick` synthetic Coswara corpus of `patients` participants into `dir/coswara`.
+fn synth_coswara(dir: &Path, seed: u64, patients: usize) -> PathBuf {
+    let data = dir.join("coswara");
+    auscult()
+        .args(["synth", "coswara", "--quick", "--seed"])
+        .arg(seed.to_string())
+        .arg("--patients")
+        .arg(patients.to_string())
+        .arg("--out")
+        .arg(&data)
+        .assert()
+        .success();
+    data
+}
+
+/// The first participant folder of a Coswara corpus (`YYYYMMDD/<id>/`).
+fn first_participant(data: &Path) -> PathBuf {
+    std::fs::read_dir(data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .find(|p| p.is_dir())
+        .unwrap()
 }
 
 fn evaluate(run: &Path, extra: &[&str]) -> Value {
@@ -38,21 +64,7 @@ fn evaluate(run: &Path, extra: &[&str]) -> Value {
 #[test]
 fn coswara_is_scored_per_participant_with_screening_metrics() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("coswara");
-    auscult()
-        .args([
-            "synth",
-            "coswara",
-            "--quick",
-            "--seed",
-            "3",
-            "--patients",
-            "30",
-        ])
-        .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
+    let data = synth_coswara(tmp.path(), 3, 30);
     let run = tmp.path().join("run");
     auscult()
         .args(["train", "--epochs", "3", "--data"])
@@ -130,13 +142,7 @@ fn coswara_is_scored_per_participant_with_screening_metrics() {
         .map(|e| e.unwrap().path())
         .collect();
     folders.sort();
-    let synthetic = std::fs::read_dir(&data)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
-        .find(|p| p.is_dir())
-        .unwrap();
+    let synthetic = first_participant(&data);
     folders.push(synthetic);
     let out = auscult()
         .args(["classify", "--json", "--model"])
@@ -174,21 +180,7 @@ fn coswara_is_scored_per_participant_with_screening_metrics() {
 #[test]
 fn alternative_targets_and_sounds_are_recorded_and_refused_elsewhere() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("coswara");
-    auscult()
-        .args([
-            "synth",
-            "coswara",
-            "--quick",
-            "--seed",
-            "4",
-            "--patients",
-            "16",
-        ])
-        .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
+    let data = synth_coswara(tmp.path(), 4, 16);
     let run = tmp.path().join("run");
     let out = auscult()
         .args([
@@ -272,21 +264,7 @@ fn count_usable(data: &Path, sounds: &[&str]) -> u64 {
 #[test]
 fn a_model_per_sound_is_fused_per_participant() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("coswara");
-    auscult()
-        .args([
-            "synth",
-            "coswara",
-            "--quick",
-            "--seed",
-            "6",
-            "--patients",
-            "24",
-        ])
-        .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
+    let data = synth_coswara(tmp.path(), 6, 24);
     let ens = tmp.path().join("ens");
     let out = auscult()
         .args(["train", "--json", "--epochs", "1", "--per-sound"])
@@ -333,13 +311,7 @@ fn a_model_per_sound_is_fused_per_participant() {
         .failure()
         .stderr(predicate::str::contains("scores participants only"));
 
-    let participant = std::fs::read_dir(&data)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .flat_map(|d| std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
-        .find(|p| p.is_dir())
-        .unwrap();
+    let participant = first_participant(&data);
     let out = auscult()
         .args(["classify", "--json", "--model"])
         .arg(&ens)

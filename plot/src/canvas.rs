@@ -1,9 +1,6 @@
 //! Rendering into an RGB buffer and writing it as a PNG, atomically.
 
-use std::fs;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::drawing::DrawingAreaErrorKind;
@@ -86,60 +83,30 @@ where
     write_png_atomic(path, width, height, &buffer)
 }
 
-/// Encodes `rgb` (row-major, 3 bytes per pixel) to `path` via a temporary sibling file.
+/// Encodes `rgb` (row-major, 3 bytes per pixel) as a PNG and writes it to `path` with the
+/// workspace's atomic write ([`auscult_audio::write_atomic`]: a temporary sibling, synced,
+/// then renamed).
 fn write_png_atomic(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).map_err(|source| Error::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    let tmp = temp_sibling(path);
-    let result = encode_to(&tmp, path, width, height, rgb).and_then(|()| {
-        fs::rename(&tmp, path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn encode_to(tmp: &Path, path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<()> {
-    let io_err = |source| Error::Io {
-        path: tmp.to_path_buf(),
-        source,
-    };
     let enc_err = |source| Error::Encode {
         path: path.to_path_buf(),
         source,
     };
-    let file = fs::File::create(tmp).map_err(io_err)?;
-    let mut out = BufWriter::new(file);
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(enc_err)?;
-    writer.write_image_data(rgb).map_err(enc_err)?;
-    writer.finish().map_err(enc_err)?;
-    out.flush().map_err(io_err)?;
-    let file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
-    file.sync_all().map_err(io_err)
-}
-
-/// `dir/.name.png.<pid>.<n>.tmp`: unique per process and call, same folder as `path`.
-fn temp_sibling(path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(enc_err)?;
+        writer.write_image_data(rgb).map_err(enc_err)?;
+        writer.finish().map_err(enc_err)?;
+    }
+    auscult_audio::write_atomic(path, &bytes).map_err(|e| match e {
+        auscult_audio::Error::Io { path, source } => Error::Io { path, source },
+        other => Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -179,12 +146,12 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("x.png")]);
-        let decoder = png::Decoder::new(fs::File::open(&path).unwrap());
+        let decoder = png::Decoder::new(std::fs::File::open(&path).unwrap());
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();

@@ -1,7 +1,7 @@
 //! Host-side data for the VQ-VAE: per-Mel-bin normalisation, padding to the code grid, batches.
 
+use auscult_audio::{BinStats, BinStatsAccumulator};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
@@ -14,68 +14,20 @@ pub struct LogMel {
     pub label: usize,
 }
 
-/// Per-Mel-bin mean and standard deviation (dB) of the training split, stored with the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Normalizer {
-    /// Mean of each Mel bin over all training frames, `[n_mels]`.
-    pub mean: Vec<f32>,
-    /// Standard deviation of each Mel bin (floored at 1e-3 dB), `[n_mels]`.
-    pub std: Vec<f32>,
-}
+/// Per-Mel-bin mean and standard deviation (dB) of the training split, stored with the model
+/// (the workspace's one per-bin normaliser, [`BinStats`]).
+pub type Normalizer = BinStats;
 
-impl Normalizer {
-    /// Statistics of `examples` (each `[n_mels][n_frames]`).
-    pub fn fit(examples: &[LogMel], n_mels: usize, n_frames: usize) -> Result<Self> {
-        if examples.is_empty() {
-            return Err(Error::NoData {
-                reason: "no training examples to compute the normalisation from".to_string(),
-            });
-        }
-        let mut sum = vec![0f64; n_mels];
-        let mut sq = vec![0f64; n_mels];
-        for ex in examples {
-            check_shape(&ex.data, n_mels, n_frames)?;
-            for (bin, row) in ex.data.chunks_exact(n_frames).enumerate() {
-                for &v in row {
-                    sum[bin] += f64::from(v);
-                    sq[bin] += f64::from(v) * f64::from(v);
-                }
-            }
-        }
-        let count = (examples.len() * n_frames) as f64;
-        let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
-        let std = sq
-            .iter()
-            .zip(&mean)
-            .map(|(q, m)| ((q / count - m * m).max(0.0).sqrt()).max(1e-3) as f32)
-            .collect();
-        Ok(Self {
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            std,
-        })
+/// Fits the [`Normalizer`] of `examples` (each `[n_mels][n_frames]`).
+pub fn fit_normalizer(examples: &[LogMel], n_mels: usize, n_frames: usize) -> Result<Normalizer> {
+    let mut acc = BinStatsAccumulator::new(n_mels, n_frames);
+    for ex in examples {
+        check_shape(&ex.data, n_mels, n_frames)?;
+        acc.add(&ex.data);
     }
-
-    /// dB -> normalised, in place (`[n_mels][n_frames]`).
-    pub fn normalise(&self, data: &mut [f32]) {
-        let n_frames = data.len() / self.mean.len().max(1);
-        for (bin, row) in data.chunks_exact_mut(n_frames.max(1)).enumerate() {
-            let (m, s) = (self.mean[bin], self.std[bin]);
-            for v in row {
-                *v = (*v - m) / s;
-            }
-        }
-    }
-
-    /// Normalised -> dB, in place (`[n_mels][n_frames]`).
-    pub fn denormalise(&self, data: &mut [f32]) {
-        let n_frames = data.len() / self.mean.len().max(1);
-        for (bin, row) in data.chunks_exact_mut(n_frames.max(1)).enumerate() {
-            let (m, s) = (self.mean[bin], self.std[bin]);
-            for v in row {
-                *v = *v * s + m;
-            }
-        }
-    }
+    acc.finish().ok_or_else(|| Error::NoData {
+        reason: "no training examples to compute the normalisation from".to_string(),
+    })
 }
 
 /// Errors unless `data` holds `n_mels * n_frames` values.
@@ -220,7 +172,7 @@ mod tests {
             data: vec![5.0, 7.0, 2.0, 2.0],
             label: 1,
         };
-        let n = Normalizer::fit(&[a.clone(), b], 2, 2).unwrap();
+        let n = fit_normalizer(&[a.clone(), b], 2, 2).unwrap();
         assert!((n.mean[0] - 4.0).abs() < 1e-6 && (n.mean[1] - 2.0).abs() < 1e-6);
         assert!((n.std[0] - 5f32.sqrt()).abs() < 1e-5, "{:?}", n.std);
         assert!((n.std[1] - 1e-3).abs() < 1e-9);

@@ -15,7 +15,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{LogMel, Normalizer, detail_weights, vq_batch};
+use crate::data::{LogMel, Normalizer, detail_weights, fit_normalizer, vq_batch};
 use crate::detail::{DetailStats, class_detail_stats};
 use crate::features::{default_examples, default_mel, frames_per_example, log_mels};
 use crate::model::VqVaeConfig;
@@ -583,7 +583,7 @@ pub fn train_vqvae(
         // Statistics of the cycles, not of the silence that frames zero-padded ones: the
         // silence would inflate every bin's spread, and with it shrink wheeze tones and
         // crackle clicks in the loss (see `crate::cycle`).
-        normalizer = Normalizer::fit(
+        normalizer = fit_normalizer(
             &crate::cycle::present_all(&train_db, m, f, &cfg.examples),
             m,
             f,
