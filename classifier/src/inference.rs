@@ -214,6 +214,39 @@ impl Classifier {
         ))
     }
 
+    /// The network's embeddings (the input of its classification head) of raw (un-normalised
+    /// dB log-Mel) features, one row per item.
+    pub fn embed_features(&self, set: &FeatureSet) -> Result<Vec<Vec<f32>>> {
+        if set.is_empty() {
+            return Ok(Vec::new());
+        }
+        if (set.n_bins, set.n_frames) != (self.config.n_bins, self.config.n_frames) {
+            return Err(Error::Shape {
+                what: "input".into(),
+                expected_bins: self.config.n_bins,
+                expected_frames: self.config.n_frames,
+                actual_bins: set.n_bins,
+                actual_frames: set.n_frames,
+            });
+        }
+        let mut data = set.data.clone();
+        self.norm.apply(&mut data, set.n_frames);
+        let item_len = set.n_bins * set.n_frames;
+        let mut out = Vec::with_capacity(set.len());
+        for chunk in data.chunks(BATCH * item_len) {
+            let b = chunk.len() / item_len;
+            let x = Tensor::<4>::from_data(
+                TensorData::new(chunk.to_vec(), [b, 1, set.n_bins, set.n_frames]),
+                &self.device,
+            );
+            let emb = self.model.embed(x);
+            let k = emb.dims()[1];
+            let flat: Vec<f32> = emb.into_data().try_to_vec().unwrap_or_default();
+            out.extend(flat.chunks(k.max(1)).map(<[f32]>::to_vec));
+        }
+        Ok(out)
+    }
+
     /// Class probabilities of raw dB log-Mel spectrograms (for example a generated corpus).
     pub fn predict_spectrograms(&self, specs: &[Spectrogram]) -> Result<Vec<Vec<f32>>> {
         let mut set = FeatureSet::empty(self.config.n_bins, self.config.n_frames);

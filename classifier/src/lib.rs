@@ -22,7 +22,8 @@
 //! thresholds and participant fusion of screening tasks), [`supcon`] and [`loss`] (the
 //! losses), [`mixup`] and [`sampler`] (batch construction), [`model`] (the CNN), [`data`]
 //! (features, normalisation, SpecAugment, generated corpora), [`config`], [`training`],
-//! [`inference`], [`ensemble`] (a model per Coswara sound, fused), [`files`] (the names inside a run directory).
+//! [`inference`], [`ensemble`] (a model per Coswara sound, fused), [`quality`] (generated data seen
+//! through a real-data classifier: Fréchet distance of embeddings), [`files`] (the names inside a run directory).
 
 pub mod binary;
 pub mod config;
@@ -36,6 +37,7 @@ pub mod loss;
 pub mod metrics;
 pub mod mixup;
 pub mod model;
+pub mod quality;
 pub mod sampler;
 pub mod supcon;
 pub mod training;
@@ -53,4 +55,5 @@ pub use loss::ClassLoss;
 pub use metrics::{BootstrapUnit, ConfusionMatrix, GroupMetrics, IcbhiScore, Metrics};
 pub use mixup::MixupMode;
 pub use model::{Cnn, CnnConfig};
+pub use quality::{ClassQuality, classifier_quality, frechet_distance};
 pub use training::{EpochRecord, TrainReport, resume, train};

@@ -45,6 +45,8 @@ enum Command {
     TrainPrior(commands::train_prior::Args),
     /// Generate a corpus of synthetic spectrograms of chosen classes.
     Generate(commands::generate::Args),
+    /// Measure a generated corpus against real examples through a real-data classifier.
+    Quality(commands::quality::Args),
     /// Run the whole job end to end on a synthetic corpus and write a report.
     Demo(commands::demo::Args),
     /// Compare training arms (plain, mixup+SupCon, augmentation, ...) over several seeds.
@@ -64,6 +66,7 @@ fn main() {
         Command::TrainVqvae(args) => commands::train_vqvae::run(args),
         Command::TrainPrior(args) => commands::train_prior::run(args),
         Command::Generate(args) => commands::generate::run(args),
+        Command::Quality(args) => commands::quality::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Study(args) => commands::study::run(args),
     };

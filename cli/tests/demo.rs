@@ -83,6 +83,29 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         assert!(out.join(f).is_file(), "missing {f}");
     }
 
+    // The generated corpus seen through arm (b), a classifier trained on real (here synthetic)
+    // examples only: every generated class measured against the test examples.
+    let assert = Command::cargo_bin("auscult")
+        .unwrap()
+        .args(["quality", "--json", "--corpus"])
+        .arg(out.join("seed-3/generated"))
+        .arg("--model")
+        .arg(out.join("seed-3/b-mixup-supcon"))
+        .assert()
+        .success();
+    let quality: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let classes = quality["classes"].as_array().unwrap();
+    let generated_classes = generated.values().filter(|n| n.as_u64() > Some(0)).count();
+    assert_eq!(classes.len(), generated_classes, "{quality}");
+    for c in classes {
+        assert!(c["n_generated"].as_u64().unwrap() > 0, "{c}");
+        if let Some(f) = c["frechet"].as_f64() {
+            assert!(f >= 0.0, "{c}");
+        }
+        let p = c["p_class_generated"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{c}");
+    }
+
     // A sweep reuses the demo's VQ-VAE and prior (`--generator-from`), with its own corpus
     // size, sampling, mixing ratio and gate: the slow generator steps are not run again.
     let sweep = dir.path().join("sweep");

@@ -77,6 +77,15 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
 
+impl Args {
+    fn source(&self) -> Source<'_> {
+        Source {
+            data: self.data.as_ref(),
+            format: self.format,
+        }
+    }
+}
+
 /// A `--split` value: a split specification, or (older scripts) the name of a part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SplitArg {
@@ -86,7 +95,7 @@ pub enum SplitArg {
     Part(Subset),
 }
 
-fn parse_split_arg(s: &str) -> Result<SplitArg, String> {
+pub(crate) fn parse_split_arg(s: &str) -> Result<SplitArg, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "test" => Ok(SplitArg::Part(Subset::Test)),
         "val" | "validation" => Ok(SplitArg::Part(Subset::Val)),
@@ -123,7 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let clf = Classifier::load(&args.model)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
-    let examples = part_examples(&args, &args.model, &clf, partition, part)?;
+    let examples = part_examples(args.source(), &args.model, &clf, partition, part)?;
     let eval = evaluate_with(
         &clf,
         &examples,
@@ -146,20 +155,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// The examples of `part` of the data the model in `dir` was trained on (`--data`,
-/// `--format` and `--split` override what its data.json records).
-fn part_examples(
-    args: &Args,
+/// Where the examples to score come from: `--data` and `--format` override what the model's
+/// data.json records, `--split` its split, and `--part` picks the part.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source<'a> {
+    pub data: Option<&'a PathBuf>,
+    pub format: Option<Format>,
+}
+
+/// The examples of `part` of the data the model in `dir` was trained on (`source` and
+/// `partition` override what its data.json records).
+pub(crate) fn part_examples(
+    source: Source<'_>,
     dir: &Path,
     clf: &Classifier,
     partition: Option<SplitSpec>,
     part: Subset,
 ) -> anyhow::Result<Vec<Example>> {
     let saved: Option<DataSpec> = auscult_experiment::read_json(dir.join(DATA_FILE)).ok();
-    let spec = match (&args.data, saved) {
+    let spec = match (source.data, saved) {
         (Some(root), saved) => DataSpec {
             root: root.clone(),
-            format: args.format.or(saved.as_ref().and_then(|s| s.format)),
+            format: source.format.or(saved.as_ref().and_then(|s| s.format)),
             split: partition
                 .or(saved.as_ref().map(|s| s.split))
                 .unwrap_or_default(),
@@ -173,7 +190,7 @@ fn part_examples(
             if let Some(p) = partition {
                 saved.split = p;
             }
-            if let Some(f) = args.format {
+            if let Some(f) = source.format {
                 saved.format = Some(f);
             }
             saved
@@ -235,7 +252,7 @@ fn evaluate_ensemble(
     let mut fused = Vec::new();
     for (spec, clf) in ensemble.members() {
         let dir = args.model.join(&spec.dir);
-        let examples = part_examples(args, &dir, clf, partition, part)?;
+        let examples = part_examples(args.source(), &dir, clf, partition, part)?;
         let probs = clf.predict_examples(&examples)?;
         let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
         let patients: Vec<String> = examples.iter().map(|e| e.patient.clone()).collect();
@@ -285,7 +302,7 @@ fn evaluate_ensemble(
     }
 }
 
-fn subset_name(p: Subset) -> &'static str {
+pub(crate) fn subset_name(p: Subset) -> &'static str {
     match p {
         Subset::Test => "test",
         Subset::Val => "val",

@@ -1,0 +1,303 @@
+//! How close generated spectrograms are to real ones, seen through a classifier trained on real
+//! data only: per class, the Fréchet distance between the classifier's embeddings of generated
+//! samples and of real examples (FID's formula on this task's own network), the same distance
+//! between two random halves of the real examples as its floor, and the classifier's mean
+//! probability of the class on generated samples against real examples.
+
+use auscult_audio::Spectrogram;
+use auscult_datasets::{Example, GeneratedCorpus};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{FeatureSet, compute_features};
+use crate::inference::Classifier;
+use crate::{Error, Result};
+
+/// The Fréchet distance between Gaussians fitted to two sets of vectors:
+/// `|mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))`, covariances with `n - 1`;
+/// `None` when either set has fewer than two vectors or the widths differ.
+pub fn frechet_distance(a: &[Vec<f32>], b: &[Vec<f32>]) -> Option<f64> {
+    let d = a.first()?.len();
+    if a.len() < 2 || b.len() < 2 || a.iter().chain(b).any(|v| v.len() != d) {
+        return None;
+    }
+    let (mu_a, s_a) = moments(a, d);
+    let (mu_b, s_b) = moments(b, d);
+    let mean_term: f64 = mu_a.iter().zip(&mu_b).map(|(x, y)| (x - y).powi(2)).sum();
+    // Tr((S_a S_b)^(1/2)) = Tr((R S_b R)^(1/2)) with R = S_a^(1/2), a symmetric PSD matrix.
+    let r = sym_sqrt(&s_a, d);
+    let m = matmul(&matmul(&r, &s_b, d), &r, d);
+    let (eig, _) = jacobi_eigen(&m, d);
+    let tr_sqrt: f64 = eig.iter().map(|&l| l.max(0.0).sqrt()).sum();
+    let trace = |s: &[f64]| (0..d).map(|i| s[i * d + i]).sum::<f64>();
+    Some((mean_term + trace(&s_a) + trace(&s_b) - 2.0 * tr_sqrt).max(0.0))
+}
+
+/// Mean and covariance (`n - 1`) of row vectors, the covariance row-major `d x d`.
+fn moments(x: &[Vec<f32>], d: usize) -> (Vec<f64>, Vec<f64>) {
+    let n = x.len() as f64;
+    let mut mu = vec![0.0; d];
+    for v in x {
+        for (m, &e) in mu.iter_mut().zip(v) {
+            *m += f64::from(e) / n;
+        }
+    }
+    let mut s = vec![0.0; d * d];
+    for v in x {
+        for i in 0..d {
+            let di = f64::from(v[i]) - mu[i];
+            for j in i..d {
+                s[i * d + j] += di * (f64::from(v[j]) - mu[j]);
+            }
+        }
+    }
+    for i in 0..d {
+        for j in i..d {
+            let c = s[i * d + j] / (n - 1.0);
+            s[i * d + j] = c;
+            s[j * d + i] = c;
+        }
+    }
+    (mu, s)
+}
+
+fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
+    let mut out = vec![0.0; d * d];
+    for i in 0..d {
+        for k in 0..d {
+            let aik = a[i * d + k];
+            if aik == 0.0 {
+                continue;
+            }
+            for j in 0..d {
+                out[i * d + j] += aik * b[k * d + j];
+            }
+        }
+    }
+    out
+}
+
+/// The square root of a symmetric positive semi-definite matrix (negative eigenvalues, from
+/// rounding, taken as 0).
+fn sym_sqrt(s: &[f64], d: usize) -> Vec<f64> {
+    let (eig, vecs) = jacobi_eigen(s, d);
+    let mut out = vec![0.0; d * d];
+    for (k, &l) in eig.iter().enumerate() {
+        let r = l.max(0.0).sqrt();
+        for i in 0..d {
+            let vik = vecs[i * d + k] * r;
+            for j in 0..d {
+                out[i * d + j] += vik * vecs[j * d + k];
+            }
+        }
+    }
+    out
+}
+
+/// Eigenvalues and eigenvectors (columns of the row-major `d x d` result) of a symmetric
+/// matrix, by cyclic Jacobi rotations until the off-diagonal mass is negligible.
+fn jacobi_eigen(s: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut a = s.to_vec();
+    let mut v = vec![0.0; d * d];
+    for i in 0..d {
+        v[i * d + i] = 1.0;
+    }
+    let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
+    for _sweep in 0..100 {
+        let off: f64 = (0..d)
+            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * d + j].powi(2))
+            .sum();
+        if off <= 1e-22 * scale {
+            break;
+        }
+        for p in 0..d {
+            for q in p + 1..d {
+                let apq = a[p * d + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (a[q * d + q] - a[p * d + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let sn = t * c;
+                for k in 0..d {
+                    let (akp, akq) = (a[k * d + p], a[k * d + q]);
+                    a[k * d + p] = c * akp - sn * akq;
+                    a[k * d + q] = sn * akp + c * akq;
+                }
+                for k in 0..d {
+                    let (apk, aqk) = (a[p * d + k], a[q * d + k]);
+                    a[p * d + k] = c * apk - sn * aqk;
+                    a[q * d + k] = sn * apk + c * aqk;
+                }
+                for k in 0..d {
+                    let (vkp, vkq) = (v[k * d + p], v[k * d + q]);
+                    v[k * d + p] = c * vkp - sn * vkq;
+                    v[k * d + q] = sn * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ((0..d).map(|i| a[i * d + i]).collect(), v)
+}
+
+/// The classifier's view of one class of a generated corpus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassQuality {
+    /// The class.
+    pub class: String,
+    /// Generated samples of the class.
+    pub n_generated: usize,
+    /// Real examples of the class.
+    pub n_real: usize,
+    /// Fréchet distance between the embeddings of generated samples and real examples.
+    pub frechet: Option<f64>,
+    /// The same between two random halves of the real examples (seeded): the floor that
+    /// sampling noise alone reaches (with half as many real examples on each side).
+    pub frechet_real_halves: Option<f64>,
+    /// `frechet / frechet_real_halves`.
+    pub frechet_ratio: Option<f64>,
+    /// Mean probability the classifier gives the class on its generated samples.
+    pub p_class_generated: Option<f64>,
+    /// Mean probability the classifier gives the class on its real examples.
+    pub p_class_real: Option<f64>,
+}
+
+/// Embeddings and class probabilities of raw features.
+fn embed_and_predict(clf: &Classifier, set: &FeatureSet) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+    Ok((clf.embed_features(set)?, clf.predict_features(set)?))
+}
+
+/// Measures every class of `corpus` against the `real` examples (labels indexing the model's
+/// classes) through the classifier `clf`, which should have been trained on real data only.
+///
+/// # Errors
+/// When the corpus was made with another front end than the classifier's, or a class of the
+/// corpus is not the classifier's.
+pub fn classifier_quality(
+    clf: &Classifier,
+    corpus: &GeneratedCorpus,
+    real: &[Example],
+    seed: u64,
+) -> Result<Vec<ClassQuality>> {
+    let cfg = &clf.config().train;
+    crate::data::check_front_end(corpus, &cfg.mel, &cfg.examples)?;
+    let classes = clf.classes().to_vec();
+    let loaded = corpus.load()?;
+    let mut generated = FeatureSet::empty(clf.config().n_bins, clf.config().n_frames);
+    let mut gen_labels = Vec::with_capacity(loaded.len());
+    for (i, (class, spec)) in loaded.iter().enumerate() {
+        let c = classes
+            .iter()
+            .position(|k| k == class)
+            .ok_or_else(|| Error::UnknownClass {
+                class: class.clone(),
+                known: classes.join(", "),
+            })?;
+        let spec: &Spectrogram = spec;
+        generated.push(spec, c, &format!("generated sample {i}"))?;
+        gen_labels.push(c);
+    }
+    let (gen_emb, gen_p) = embed_and_predict(clf, &generated)?;
+    let real_set = compute_features(real, &cfg.mel)?;
+    let (real_emb, real_p) = embed_and_predict(clf, &real_set)?;
+    let mut rng = auscult_experiment::seeded_rng(seed, 0xF1D);
+    let mean_p = |p: &[Vec<f32>], idx: &[usize], c: usize| {
+        (!idx.is_empty())
+            .then(|| idx.iter().map(|&i| f64::from(p[i][c])).sum::<f64>() / idx.len() as f64)
+    };
+    Ok(classes
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| gen_labels.contains(c))
+        .map(|(c, class)| {
+            let g: Vec<usize> = (0..gen_labels.len())
+                .filter(|&i| gen_labels[i] == c)
+                .collect();
+            let mut r: Vec<usize> = (0..real.len()).filter(|&i| real[i].label == c).collect();
+            let rows = |e: &[Vec<f32>], idx: &[usize]| -> Vec<Vec<f32>> {
+                idx.iter().map(|&i| e[i].clone()).collect()
+            };
+            let frechet = frechet_distance(&rows(&gen_emb, &g), &rows(&real_emb, &r));
+            let p_real = mean_p(&real_p, &r, c);
+            r.shuffle(&mut rng);
+            let (h1, h2) = r.split_at(r.len() / 2);
+            let floor = frechet_distance(&rows(&real_emb, h1), &rows(&real_emb, h2));
+            ClassQuality {
+                class: class.clone(),
+                n_generated: g.len(),
+                n_real: r.len(),
+                frechet,
+                frechet_real_halves: floor,
+                frechet_ratio: frechet.zip(floor).map(|(f, h)| f / h.max(1e-12)),
+                p_class_generated: mean_p(&gen_p, &g, c),
+                p_class_real: p_real,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gaussian(n: usize, d: usize, shift: f32, scale: f32, seed: u64) -> Vec<Vec<f32>> {
+        use rand::Rng;
+        let mut rng = auscult_experiment::seeded_rng(seed, 0);
+        (0..n)
+            .map(|_| {
+                (0..d)
+                    .map(|_| {
+                        // Sum of 12 uniforms - 6: close to a standard normal.
+                        let z: f32 = (0..12).map(|_| rng.random::<f32>()).sum::<f32>() - 6.0;
+                        shift + scale * z
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frechet_of_known_gaussians() {
+        // 1-D: (mu_a - mu_b)^2 + (s_a - s_b)^2 exactly, with the sample moments.
+        let a = vec![vec![0.0], vec![2.0]]; // mean 1, var 2
+        let b = vec![vec![3.0], vec![3.0], vec![6.0], vec![6.0]]; // mean 4.5, var 3
+        let fd = frechet_distance(&a, &b).unwrap();
+        let expect = 3.5f64.powi(2) + (2f64.sqrt() - 3f64.sqrt()).powi(2);
+        assert!((fd - expect).abs() < 1e-9, "{fd} vs {expect}");
+        // Identical sets: 0. A shifted set: the squared shift (covariances equal).
+        let x = gaussian(200, 4, 0.0, 1.0, 1);
+        assert!(frechet_distance(&x, &x).unwrap() < 1e-6);
+        let shifted: Vec<Vec<f32>> = x
+            .iter()
+            .map(|v| v.iter().map(|e| e + 2.0).collect())
+            .collect();
+        let fd = frechet_distance(&x, &shifted).unwrap();
+        assert!((fd - 16.0).abs() < 1e-4, "{fd}");
+        // Scaled by 3 with no shift: Tr(S + 9S - 2*3S) = 4 Tr(S) ~ 16 for 4 unit dimensions.
+        let scaled: Vec<Vec<f32>> = x
+            .iter()
+            .map(|v| v.iter().map(|e| e * 3.0).collect())
+            .collect();
+        let (mu, s) = moments(&x, 4);
+        let tr: f64 = (0..4).map(|i| s[i * 4 + i]).sum();
+        let mean_sq: f64 = mu.iter().map(|m| (2.0 * m).powi(2)).sum();
+        let fd = frechet_distance(&x, &scaled).unwrap();
+        assert!((fd - (4.0 * tr + mean_sq)).abs() < 1e-6, "{fd}");
+        // Too few vectors, or mismatched widths.
+        assert!(frechet_distance(&a[..1], &b).is_none());
+        assert!(frechet_distance(&a, &[vec![1.0, 2.0], vec![0.0, 1.0]]).is_none());
+    }
+
+    #[test]
+    fn jacobi_recovers_a_known_spectrum() {
+        // [[2, 1], [1, 2]] has eigenvalues 1 and 3.
+        let (mut e, _) = jacobi_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
+        e.sort_by(f64::total_cmp);
+        assert!((e[0] - 1.0).abs() < 1e-12 && (e[1] - 3.0).abs() < 1e-12);
+        let r = sym_sqrt(&[4.0, 0.0, 0.0, 9.0], 2);
+        assert!((r[0] - 2.0).abs() < 1e-12 && (r[3] - 3.0).abs() < 1e-12 && r[1].abs() < 1e-12);
+    }
+}
