@@ -165,8 +165,11 @@ pub struct ClassQuality {
     pub p_class_real: Option<f64>,
 }
 
+/// One row of floats per item.
+type Rows = Vec<Vec<f32>>;
+
 /// Embeddings and class probabilities of raw features.
-fn embed_and_predict(clf: &Classifier, set: &FeatureSet) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+fn embed_and_predict(clf: &Classifier, set: &FeatureSet) -> Result<(Rows, Rows)> {
     Ok((clf.embed_features(set)?, clf.predict_features(set)?))
 }
 
