@@ -15,7 +15,7 @@ use std::path::Path;
 
 use std::collections::HashMap;
 
-use crate::decode::check_stream;
+use crate::decoded::check_stream;
 use crate::error::{Error, Result};
 use crate::wav_fast::{u16_at, u32_at};
 

@@ -21,6 +21,7 @@
 mod bin_stats;
 mod db;
 mod decode;
+mod decoded;
 mod error;
 mod fs;
 #[doc(hidden)]
@@ -37,7 +38,8 @@ mod wav_fast;
 
 pub use bin_stats::{BinStats, BinStatsAccumulator, STD_FLOOR_DB};
 pub use db::{LogScale, apply_log, undo_log};
-pub use decode::{AudioInfo, Decoded, MAX_CHANNELS, MAX_SAMPLE_RATE, decode_file};
+pub use decode::decode_file;
+pub use decoded::{AudioInfo, Decoded, MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use error::{Error, Result};
 pub use fs::{temp_path, write_atomic};
 pub use griffin_lim::{GRIFFIN_LIM_MOMENTUM, griffin_lim_mel};

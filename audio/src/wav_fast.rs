@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::decode::{AudioInfo, Decoded, abs_max, check_finite, check_stream};
+use crate::decoded::{AudioInfo, Decoded, abs_max, check_finite, check_stream};
 use crate::error::{Error, Result};
 
 const WAVE_FORMAT_PCM: u16 = 1;
