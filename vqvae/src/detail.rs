@@ -25,6 +25,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::window::{median, window};
+
 /// Detail statistics of one spectrogram, or their mean over a set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DetailStats {
@@ -54,26 +56,6 @@ const TONAL_MEDIAN: usize = 7;
 const TRANSIENT_MEDIAN: usize = 5;
 /// Percentile over frames of the transientness.
 const TRANSIENT_PERCENTILE: f64 = 0.95;
-
-/// Median of a small slice (sorted in place).
-pub(crate) fn median(buf: &mut [f32]) -> f32 {
-    if buf.is_empty() {
-        return 0.0;
-    }
-    buf.sort_unstable_by(f32::total_cmp);
-    let n = buf.len();
-    if n % 2 == 1 {
-        buf[n / 2]
-    } else {
-        0.5 * (buf[n / 2 - 1] + buf[n / 2])
-    }
-}
-
-/// The window `[i - w/2, i + w/2]` clipped to `0..n`.
-pub(crate) fn window(i: usize, w: usize, n: usize) -> std::ops::Range<usize> {
-    let h = w / 2;
-    i.saturating_sub(h)..(i + h + 1).min(n)
-}
 
 /// Detail statistics of `db` (`[n_mels][n_frames]`, row-major, dB). Returns zeros when the
 /// shape does not fit.

@@ -106,6 +106,7 @@
 mod error;
 mod kernels;
 
+pub mod config;
 pub mod cycle;
 pub mod data;
 pub mod detail;
@@ -121,7 +122,9 @@ pub mod tone;
 pub mod trainer;
 pub mod training;
 pub mod vqvae_model;
+mod window;
 
+pub use config::VqVaeTrainConfig;
 pub use data::{LogMel, Normalizer};
 pub use detail::{DetailStats, class_detail_stats, detail_stats};
 pub use error::{Error, Result};
@@ -140,5 +143,5 @@ pub use quantizer::{CodeUsage, Codebook, QuantizerConfig, perplexity};
 pub use sampling::{SamplingConfig, sample_codes};
 pub use texture::{ClassTexture, TEXTURE_FILE, Texture};
 pub use trainer::{DetailLoss, PriorBatch, PriorTrainer, VqStepStats, VqVaeTrainer};
-pub use training::{ClassDetail, VqEpochMetrics, VqVaeReport, VqVaeTrainConfig, train_vqvae};
+pub use training::{ClassDetail, VqEpochMetrics, VqVaeReport, train_vqvae};
 pub use vqvae_model::{VqState, VqVaeModel};

@@ -23,7 +23,7 @@
 //! moves the track by a random [`TONE_JITTER_BINS`] Mel bins up or down, so that the tones of
 //! generated wheezes lie where real ones do without repeating any one cycle's.
 
-use crate::detail::{median, window};
+use crate::window::{median, window};
 use crate::{Error, Result};
 
 /// A tone track: per code column, the Mel bin of its tone, or `None`.

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::config::VqVaeTrainConfig;
 use crate::data::{LogMel, Normalizer, vq_batch};
 use crate::model::{ClassPrototypes, VqVae, VqVaeConfig};
 use crate::quantizer::Codebook;
 use crate::texture::{TEXTURE_FILE, Texture};
 use crate::trainer::indices;
-use crate::training::VqVaeTrainConfig;
 use crate::{Error, Result};
 
 /// Weights file of a model directory.
