@@ -144,4 +144,4 @@ pub use sampling::{SamplingConfig, sample_codes};
 pub use texture::{ClassTexture, TEXTURE_FILE, Texture};
 pub use trainer::{DetailLoss, PriorBatch, PriorTrainer, VqStepStats, VqVaeTrainer};
 pub use training::{ClassDetail, VqEpochMetrics, VqVaeReport, train_vqvae};
-pub use vqvae_model::{VqState, VqVaeModel};
+pub use vqvae_model::{MODEL_FILE, VqState, VqVaeModel};

@@ -393,7 +393,7 @@ fn run_seed(
         let prior = match &args.generator_from {
             Some(from) => {
                 let prior = from.join(layout::seed_dir(seed)).join(layout::PRIOR_DIR);
-                if !prior.join(auscult_vqvae::vqvae_model::MODEL_FILE).exists() {
+                if !prior.join(auscult_vqvae::MODEL_FILE).exists() {
                     bail!(
                         "--generator-from {}: no trained prior for seed {seed} at {} (run `auscult study` there with the same seeds first)",
                         from.display(),
