@@ -1,7 +1,9 @@
 //! Training machinery shared by auscult's models (the VQ-VAE, its prior and the classifier):
 //! run directories with their saved config and provenance, atomic files, crash-consistent
-//! checkpoints that can be resumed, seeded random streams, the `metrics.jsonl` log, device selection, learning-rate
-//! schedules and progress hooks. The model crates depend on this crate and never on each other.
+//! checkpoints that can be resumed, the epoch loop every model trains with ([`Learner`]: the
+//! model supplies its epoch, validation and checkpoint files through [`EpochStep`]), seeded
+//! random streams, the `metrics.jsonl` log, device selection, learning-rate schedules and
+//! progress hooks. The model crates depend on this crate and never on each other.
 //!
 //! ```no_run
 //! use auscult_experiment::{RunDir, MetricsLog, seeded_rng};
@@ -18,6 +20,7 @@ mod checkpoint;
 mod device;
 mod error;
 mod fs;
+mod learner;
 mod metrics;
 mod progress;
 mod provenance;
@@ -32,6 +35,7 @@ pub use checkpoint::{
 pub use device::{DeviceChoice, device};
 pub use error::{Error, Result};
 pub use fs::{read_json, write_atomic, write_json_atomic};
+pub use learner::{EpochStep, Learner, Resumption};
 pub use metrics::{MetricsLog, read_metrics};
 pub use progress::{NoProgress, Progress};
 pub use provenance::{Provenance, fingerprint_files, hash_file};
