@@ -2,6 +2,8 @@
 //! "x realtime" (divide by the sample rate). Run with `cargo bench -p auscult-audio`.
 //!
 //! - decode: 60 s of 44.1 kHz 16-bit mono WAV from disk (page cache warm);
+//! - wav_decoder: the same file through the fast WAV path and through Symphonia alone
+//!   (`cargo bench -p auscult-audio --bench audio -- wav_decoder`);
 //! - resample: 60 s at 44.1 kHz to 16 kHz;
 //! - log-Mel: 60 s at 16 kHz, n_fft 1024, hop 160, 128 Mels, librosa dB (top_db 80);
 //! - Kaldi fbank: 60 s at 16 kHz with the AST preset.
@@ -10,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use auscult_audio::{
-    LogScale, MelConfig, MelSpectrogram, WavFormat, decode_file, resample, write_wav,
+    LogScale, MelConfig, MelSpectrogram, WavFormat, bench, decode_file, resample, write_wav,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -41,6 +43,18 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(x44.len() as u64));
     g.bench_function("wav_44k1_16bit_60s", |b| {
         b.iter(|| decode_file(black_box(&wav)).expect("decode"))
+    });
+    g.finish();
+
+    // Why `decode_file` keeps its own WAV parser: the same file through the fast PCM path and
+    // through Symphonia (which `decode_file` falls back to for everything else).
+    let mut g = c.benchmark_group("wav_decoder");
+    g.throughput(Throughput::Elements(x44.len() as u64));
+    g.bench_function("fast_path_44k1_16bit_60s", |b| {
+        b.iter(|| bench::decode_wav_fast(black_box(&wav)).expect("decode"))
+    });
+    g.bench_function("symphonia_44k1_16bit_60s", |b| {
+        b.iter(|| bench::decode_symphonia(black_box(&wav)).expect("decode"))
     });
     g.finish();
 

@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 ///
 /// Plain PCM and IEEE-float WAV files (the bulk of respiratory-sound corpora) are read by a
 /// small bounds-checked RIFF parser that converts the data chunk in one vectorised pass,
-/// about three times faster than going through Symphonia's generic sample buffers; every
+/// several times faster than going through Symphonia's generic sample buffers (the
+/// `wav_decoder` benchmark in `benches/audio.rs` compares the two); every
 /// other file, and any WAV that parser does not fully understand, goes through Symphonia.
 /// Both paths give identical results (tested on the real fixtures).
 ///
@@ -39,6 +40,11 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Decoded> {
         path: path.to_path_buf(),
         source,
     })?;
+    decode_bytes(path, bytes)
+}
+
+/// Decodes `bytes`, the whole file at `path`, as [`decode_file`] does.
+pub(crate) fn decode_bytes(path: &Path, bytes: Vec<u8>) -> Result<Decoded> {
     if bytes.is_empty() {
         return Err(Error::Damaged {
             path: path.to_path_buf(),
@@ -63,8 +69,8 @@ pub fn decode_file(path: impl AsRef<Path>) -> Result<Decoded> {
     })
 }
 
-/// Decodes any supported file with Symphonia.
-#[cfg(test)]
+/// Decodes any supported file with Symphonia, bypassing the fast WAV path (for the tests and
+/// benchmarks that compare the two).
 pub(crate) fn decode_with_symphonia(path: &Path) -> Result<Decoded> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),

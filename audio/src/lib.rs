@@ -1,6 +1,7 @@
 //! auscult-audio: the audio front end of auscult.
 //!
-//! Decoding (Symphonia), resampling (rubato's FFT resampler), STFT and log-Mel spectrograms
+//! Decoding (a fast PCM/float WAV path, Symphonia for the rest), header reading without
+//! decoding ([`read_header`]), resampling (rubato's FFT resampler), STFT and log-Mel spectrograms
 //! with librosa, torchaudio and Kaldi-fbank conventions, Griffin-Lim inversion, WAV writing
 //! and `.npy` I/O. No ML dependencies: everything speaks `&[f32]` and small structs.
 //!
@@ -18,6 +19,8 @@
 //! # Ok::<(), auscult_audio::Error>(())
 //! ```
 
+#[doc(hidden)]
+pub mod bench;
 mod bin_stats;
 mod db;
 mod decode;
@@ -28,6 +31,7 @@ mod fs;
 pub mod fuzz;
 mod griffin_lim;
 mod guard;
+mod header;
 pub mod hostile;
 mod mel;
 mod npy;
@@ -43,6 +47,7 @@ pub use decoded::{AudioInfo, Decoded, MAX_CHANNELS, MAX_SAMPLE_RATE};
 pub use error::{Error, Result};
 pub use fs::{temp_path, write_atomic};
 pub use griffin_lim::{GRIFFIN_LIM_MOMENTUM, griffin_lim_mel};
+pub use header::read_header;
 pub use mel::{
     KaldiOptions, MelConfig, MelNorm, MelScale, MelSpectrogram, Spectrogram, hz_to_mel,
     mel_filterbank, mel_to_hz,

@@ -37,13 +37,13 @@ pub enum Error {
         /// The error reported by `auscult-audio`.
         source: auscult_audio::Error,
     },
-    /// A WAV file could not be written or its header could not be read.
-    #[error("{}: not a readable WAV file ({source}); re-encode it as PCM WAV or remove it", path.display())]
+    /// An audio file's header could not be read ([`auscult_audio::read_header`]).
+    #[error("not a readable WAV file: {source}; re-encode it as PCM WAV or remove it")]
     Wav {
         /// The file.
         path: PathBuf,
-        /// The error reported by the WAV reader/writer.
-        source: hound::Error,
+        /// What `auscult-audio` found wrong (its message names the file).
+        source: auscult_audio::Error,
     },
     /// The folder is not a dataset of any format auscult reads.
     #[error("{} is not a dataset auscult can read: {expected}", path.display())]

@@ -1,5 +1,5 @@
 //! File-system access shared by the readers and writers: sorted folder listings, text reading,
-//! atomic writes and WAV header probing.
+//! atomic writes and audio header probing (through `auscult-audio`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,34 +32,27 @@ impl WavHeader {
     }
 }
 
-/// Reads the header of an audio file.
+/// Reads the header of an audio file with [`auscult_audio::read_header`].
 ///
-/// PCM and float WAV headers are read directly; anything else is handed to the audio
-/// decoder of `auscult-audio` (which decodes the whole file) before giving up.
+/// PCM and float WAV headers are read directly, without the samples; anything else is
+/// decoded in full by `auscult-audio` before giving up. A header-only WAV gives 0 frames.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be opened or read; [`Error::Wav`] (naming the file and
+/// what is wrong with it) when it is not a readable audio file.
 pub fn read_wav_header(path: &Path) -> Result<WavHeader> {
-    match hound::WavReader::open(path) {
-        Ok(reader) => {
-            let spec = reader.spec();
-            Ok(WavHeader {
-                sample_rate: spec.sample_rate,
-                channels: spec.channels,
-                bits_per_sample: Some(u32::from(spec.bits_per_sample)),
-                frames: u64::from(reader.duration()),
-            })
-        }
-        Err(hound::Error::IoError(e)) => Err(Error::io(path, e)),
-        Err(wav_err) => match auscult_audio::decode_file(path) {
-            Ok(decoded) => Ok(WavHeader {
-                sample_rate: decoded.info.sample_rate,
-                channels: decoded.info.channels,
-                bits_per_sample: decoded.info.bits_per_sample,
-                frames: decoded.info.frames,
-            }),
-            Err(_) => Err(Error::Wav {
-                path: path.to_path_buf(),
-                source: wav_err,
-            }),
-        },
+    match auscult_audio::read_header(path) {
+        Ok(info) => Ok(WavHeader {
+            sample_rate: info.sample_rate,
+            channels: info.channels,
+            bits_per_sample: info.bits_per_sample,
+            frames: info.frames,
+        }),
+        Err(auscult_audio::Error::Io { source, .. }) => Err(Error::io(path, source)),
+        Err(source) => Err(Error::Wav {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 

@@ -10,18 +10,11 @@ use auscult_datasets::{
 
 fn write_wav(path: &Path, seconds: f32, sr: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..(seconds * sr as f32) as usize {
-        let v = (0.3 * (i as f32 * 0.05).sin() * 32767.0) as i16;
-        w.write_sample(v).unwrap();
-    }
-    w.finalize().unwrap();
+    // 16-bit codes, written exactly (code / 32768 round-trips through `WavFormat::Int16`).
+    let samples: Vec<f32> = (0..(seconds * sr as f32) as usize)
+        .map(|i| f32::from((0.3 * (i as f32 * 0.05).sin() * 32767.0) as i16) / 32768.0)
+        .collect();
+    auscult_audio::write_wav(path, &samples, sr, auscult_audio::WavFormat::Int16).unwrap();
 }
 
 fn short() -> LoadOptions {
