@@ -12,7 +12,8 @@ use std::path::Path;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::normal_class;
+use crate::metrics::bootstrap::percentile;
+use crate::metrics::confusion::normal_class;
 use crate::{Error, Result};
 
 /// Specificity at which [`sensitivity_at_specificity`] is reported by the evaluations.
@@ -399,10 +400,7 @@ pub(crate) fn bootstrap_aucs(
     }
     let interval = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        [
-            crate::metrics::percentile(&v, 0.025),
-            crate::metrics::percentile(&v, 0.975),
-        ]
+        [percentile(&v, 0.025), percentile(&v, 0.975)]
     };
     Some((interval(roc), interval(pr)))
 }

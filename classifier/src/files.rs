@@ -24,5 +24,5 @@ pub const CONFUSION: &str = "confusion.png";
 pub const DECISION: &str = "decision.json";
 /// ROC curve of a binary task (test split, else validation).
 pub const ROC: &str = "roc.png";
-/// An ensemble directory's members ([`crate::ensemble::EnsembleSpec`]).
+/// An ensemble directory's members ([`EnsembleSpec`](crate::EnsembleSpec)).
 pub const ENSEMBLE: &str = "ensemble.json";

@@ -1,0 +1,339 @@
+//! Starting and resuming a run, and its epoch loop: sampling and mixing, the losses, AdamW
+//! with a cosine schedule, validation with early stopping, and a checkpoint every epoch.
+
+use std::path::Path;
+use std::time::Instant;
+
+use auscult_datasets::{ExampleSet, GeneratedCorpus};
+use auscult_experiment::{
+    Checkpoint, MetricsLog, Progress, Provenance, RunDir, Start, TrainingState, device,
+    load_module, load_optimizer, seeded_rng,
+};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Tensor, TensorData};
+use rand_chacha::ChaCha8Rng;
+
+use super::finish::finish;
+use super::prepare::{data_sources, prepare};
+use super::record::{EpochRecord, TrainReport};
+use super::streams::{STREAM_INIT, Streams};
+use super::validation::{evaluate_features, selection_score};
+use crate::config::{ModelConfig, TrainConfig};
+use crate::files;
+use crate::mixup::{MixupMode, mix};
+use crate::model::dropout_mask;
+use crate::sampler::{
+    BalancedSampler, decorrelation_weights, instance_batches, weighted_batches, weighted_index,
+};
+use crate::supcon::supcon_loss;
+use crate::{Error, Result};
+
+/// Trains a new classifier on `data` (train split; validation for early stopping; test for the
+/// final report), with generated `augment` corpora mixed into training only, into the new run
+/// directory `out`.
+pub fn train(
+    cfg: &TrainConfig,
+    data: &ExampleSet,
+    augment: &[GeneratedCorpus],
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<TrainReport> {
+    cfg.validate()?;
+    let run = RunDir::create(out, false)?;
+    run_training(cfg.clone(), data, augment, run, false, progress)
+}
+
+/// Continues the run in `out` from its last committed checkpoint (the data must be loaded as
+/// for the original run; the configuration is read from `out/config.json`). A run stopped before
+/// its first checkpoint starts again from the first epoch ([`TrainReport::start`] says so).
+/// A checkpoint whose files do not match their recorded hashes is an error naming the file.
+///
+/// The data must be what the run was trained on: its fingerprint (names, sizes and bytes of
+/// every source file, recorded in `provenance.json`) is compared, and a difference is an error
+/// unless `allow_data_change` is set.
+pub fn resume(
+    out: &Path,
+    data: &ExampleSet,
+    augment: &[GeneratedCorpus],
+    allow_data_change: bool,
+    progress: &dyn Progress,
+) -> Result<TrainReport> {
+    let run = RunDir::create(out, true)?;
+    let saved: ModelConfig = run.load_json(files::CONFIG)?;
+    if !allow_data_change && run.file(files::PROVENANCE).is_file() {
+        let recorded: Provenance = run.load_json(files::PROVENANCE)?;
+        let (_, sources) = data_sources(data, augment);
+        recorded.verify_data(out, &sources)?;
+    }
+    run_training(saved.train, data, augment, run, true, progress)
+}
+
+fn run_training(
+    cfg: TrainConfig,
+    data: &ExampleSet,
+    augment: &[GeneratedCorpus],
+    run: RunDir,
+    resume: bool,
+    progress: &dyn Progress,
+) -> Result<TrainReport> {
+    let n_classes = data.classes.len();
+    let (start, mut checkpoint) = run.resume_point(resume)?;
+    if start == Start::Restarted {
+        progress.message(&format!(
+            "{} has no committed checkpoint: training from the first epoch",
+            run.path().display()
+        ));
+    }
+    let p = prepare(&cfg, data, augment, &run, checkpoint.is_some())?;
+    let base = device(cfg.device)?;
+    let train_device = base.clone().autodiff();
+
+    let mut model = cfg.model.init(
+        n_classes,
+        &train_device,
+        &mut seeded_rng(cfg.seed, STREAM_INIT),
+    )?;
+    let mut adamw = AdamWConfig::new().with_weight_decay(cfg.weight_decay);
+    if let Some(c) = cfg.grad_clip_norm {
+        adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(c)));
+    }
+    let mut optim: ModuleOptimizer = adamw.init();
+    let mut state = TrainingState::default();
+    if let Some(c) = &checkpoint {
+        state = c.state().clone();
+        model = load_module(model, c.file(files::MODEL))?;
+        optim = load_optimizer(optim, c.file(files::OPTIMIZER))?;
+        // A run killed between its commit and the publishing left older copies.
+        publish(c, &run)?;
+    }
+    let mut streams = Streams::new(
+        cfg.seed,
+        &state.rng_positions,
+        &run.file(auscult_experiment::CHECKPOINT_FILE),
+    )?;
+    // Epochs after the checkpoint were not saved: their lines go, and are logged again.
+    let mut log = MetricsLog::open_truncated(run.file(files::METRICS), state.epoch)?;
+
+    let (balanced, item_weights) = if cfg.device_balance {
+        (
+            BalancedSampler::with_groups(&p.train.labels, &p.groups, n_classes)?,
+            Some(weighted_index(&decorrelation_weights(
+                &p.train.labels,
+                &p.groups,
+            ))?),
+        )
+    } else {
+        (BalancedSampler::new(&p.train.labels, n_classes)?, None)
+    };
+    let steps_per_epoch =
+        instance_batches(p.epoch_items.len(), cfg.batch_size, &mut seeded_rng(0, 0)).len();
+    let total_steps = steps_per_epoch * cfg.epochs;
+    let warmup = steps_per_epoch * cfg.warmup_epochs;
+    let item_len = p.train.item_len();
+    let (n_bins, n_frames) = (p.train.n_bins, p.train.n_frames);
+
+    let mut train_time = 0.0;
+    let mut steps_here = 0usize;
+    while state.epoch < cfg.epochs && !state.stopped_early {
+        let epoch = state.epoch + 1;
+        let started = Instant::now();
+        let batches = match &item_weights {
+            // Indices into `train` drawn by weight; `epoch_items` is the identity then.
+            Some(w) => weighted_batches(w, p.epoch_items.len(), cfg.batch_size, &mut streams.order),
+            None => instance_batches(p.epoch_items.len(), cfg.batch_size, &mut streams.order),
+        };
+        progress.start(
+            &format!("epoch {epoch}/{}", cfg.epochs),
+            batches.len() as u64,
+        );
+        let (mut sum_loss, mut sum_class, mut sum_supcon) = (0.0, 0.0, 0.0);
+        let mut lr = cfg.lr;
+        for batch in &batches {
+            let items: Vec<usize> = batch.iter().map(|&i| p.epoch_items[i]).collect();
+            let b = items.len();
+            let partner: Option<Vec<usize>> = match cfg.mixup {
+                MixupMode::Balanced | MixupMode::BalancedSampling => {
+                    Some(balanced.batch(b, &mut streams.balanced))
+                }
+                MixupMode::Plain => {
+                    let mut perm = items.clone();
+                    rand::seq::SliceRandom::shuffle(perm.as_mut_slice(), &mut streams.balanced);
+                    Some(perm)
+                }
+                MixupMode::None => None,
+            };
+            let lambda = cfg
+                .mixup
+                .sample_lambda(cfg.mixup_alpha, &mut streams.lambda)?;
+            let (first, second) = match (cfg.mixup, partner) {
+                (MixupMode::BalancedSampling, Some(bal)) => (bal, None),
+                (_, partner) => (items, partner),
+            };
+            let gather = |idx: &[usize], rng: &mut ChaCha8Rng| {
+                let mut x = p.train.gather(idx);
+                if let Some(aug) = cfg.spec_augment {
+                    for item in x.chunks_mut(item_len) {
+                        aug.apply(item, n_bins, n_frames, rng);
+                    }
+                }
+                x
+            };
+            let xa = gather(&first, &mut streams.spec_augment);
+            let la: Vec<usize> = first.iter().map(|&i| p.train.labels[i]).collect();
+            let mixed = match &second {
+                Some(idx) if lambda != 0.0 => {
+                    let xb = gather(idx, &mut streams.spec_augment);
+                    let lb: Vec<usize> = idx.iter().map(|&i| p.train.labels[i]).collect();
+                    mix(&xa, &la, &xb, &lb, n_classes, lambda)
+                }
+                _ => mix(&xa, &la, &xa, &la, n_classes, 0.0),
+            };
+            let mut mixed = mixed;
+            if let Some(fms) = &cfg.freq_mixstyle {
+                fms.apply(&mut mixed.x, n_bins, n_frames, &mut streams.spec_augment);
+            }
+            let x = Tensor::<4>::from_data(
+                TensorData::new(mixed.x, [b, 1, n_bins, n_frames]),
+                &train_device,
+            );
+            let targets = Tensor::<2>::from_data(
+                TensorData::new(mixed.targets, [b, n_classes]),
+                &train_device,
+            );
+            let mask = (cfg.model.dropout > 0.0).then(|| {
+                let d = cfg.model.embedding_dim();
+                let m = dropout_mask(b, d, cfg.model.dropout, &mut streams.dropout);
+                Tensor::<2>::from_data(TensorData::new(m, [b, d]), &train_device)
+            });
+            let with_supcon = cfg.supcon_weight > 0.0;
+            let out = model.forward(x, mask, with_supcon);
+            let class_loss = cfg.loss.forward(out.logits, targets, &p.class_weights);
+            let class_value: f32 = class_loss.clone().into_scalar();
+            let (loss, supcon_value) = match out.projection {
+                Some(proj) if with_supcon => {
+                    let s = supcon_loss(proj, &mixed.dominant_labels, cfg.temperature);
+                    let v: f32 = s.clone().into_scalar();
+                    (class_loss + s * cfg.supcon_weight, v)
+                }
+                _ => (class_loss, 0.0),
+            };
+            let total = class_value + cfg.supcon_weight * supcon_value;
+            if !total.is_finite() {
+                return Err(Error::data(format!(
+                    "the training loss became {total} at epoch {epoch}, step {}; lower --lr or enable gradient clipping",
+                    state.step + 1
+                )));
+            }
+            lr = cfg.lr * cosine_factor(state.step, total_steps, warmup, cfg.min_lr_factor);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            state.step += 1;
+            steps_here += 1;
+            sum_loss += total as f64;
+            sum_class += class_value as f64;
+            sum_supcon += supcon_value as f64;
+            progress.advance(1);
+            progress.message(&format!("loss {total:.4}"));
+        }
+        train_time += started.elapsed().as_secs_f64();
+        progress.finish();
+        let n = batches.len().max(1) as f64;
+
+        let eval_model = model.valid();
+        let val = evaluate_features(
+            &eval_model,
+            &p.val,
+            &p.val_patients,
+            &p.classes,
+            &base,
+            0,
+            cfg.seed,
+        )?;
+        let mut best = false;
+        match &val {
+            Some((m, _)) => {
+                let score = selection_score(m);
+                if state.best_score.is_none_or(|b| score > b) {
+                    state.best_score = Some(score);
+                    state.best_epoch = Some(epoch);
+                    state.epochs_without_improvement = 0;
+                    best = true;
+                } else {
+                    state.epochs_without_improvement += 1;
+                }
+            }
+            None => {
+                state.best_epoch = Some(epoch);
+                best = true;
+            }
+        }
+        let record = EpochRecord {
+            epoch,
+            step: state.step,
+            lr,
+            train_loss: sum_loss / n,
+            train_class_loss: sum_class / n,
+            train_supcon_loss: sum_supcon / n,
+            val_loss: val.as_ref().map(|v| v.1),
+            val_score: val.as_ref().map(|v| v.0.score),
+            val_specificity: val.as_ref().map(|v| v.0.specificity),
+            val_sensitivity: val.as_ref().map(|v| v.0.sensitivity),
+            val_accuracy: val.as_ref().map(|v| v.0.accuracy),
+            val_macro_f1: val.as_ref().map(|v| v.0.macro_f1),
+            val_roc_auc: val.as_ref().and_then(|v| v.0.roc_auc),
+            best,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        if let Some(v) = record.val_score {
+            progress.message(&format!(
+                "epoch {epoch}: loss {:.4}, val score {v:.3}{}",
+                record.train_loss,
+                if best { " (best)" } else { "" }
+            ));
+        }
+        // The epoch's line first, then its checkpoint: a crash in between leaves a line that the
+        // resume drops and logs again.
+        log.append(&record)?;
+        state.epoch = epoch;
+        state.rng_positions = streams.positions();
+        if cfg
+            .patience
+            .is_some_and(|pat| state.epochs_without_improvement >= pat)
+        {
+            state.stopped_early = true;
+        }
+        let mut saving = run.begin_checkpoint(epoch)?;
+        saving.save_module(files::MODEL, &model)?;
+        saving.save_optimizer(files::OPTIMIZER, &optim)?;
+        match &checkpoint {
+            Some(previous) if !best => saving.keep(files::BEST, previous)?,
+            _ => saving.save_same_as(files::BEST, files::MODEL)?,
+        }
+        let saved = saving.commit(&state)?;
+        publish(&saved, &run)?;
+        checkpoint = Some(saved);
+    }
+
+    let mut report = finish(&cfg, &run, &p, &state, &base, train_time, steps_here)?;
+    report.start = start;
+    run.save_json(files::REPORT, &report)?;
+    Ok(report)
+}
+
+/// Publishes a checkpoint's last and best weights at the top of the run directory, where
+/// evaluation and inference read them.
+fn publish(checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
+    for name in [files::MODEL, files::BEST] {
+        if checkpoint.has(name) {
+            checkpoint.publish(name, run.file(name))?;
+        }
+    }
+    Ok(())
+}
+
+/// `lr / base_lr` at `step`: linear warm-up then cosine to `min_factor`.
+fn cosine_factor(step: usize, total: usize, warmup: usize, min_factor: f64) -> f64 {
+    auscult_experiment::cosine_with_warmup(step, total, warmup, 1.0, min_factor)
+}

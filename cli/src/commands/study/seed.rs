@@ -1,0 +1,245 @@
+//! One seed of a study: the generator (trained, or reused with `--generator-from`), the
+//! generated corpus, then every arm trained and evaluated on the test patients.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use auscult_classifier::Evaluation;
+use auscult_datasets::GeneratedCorpus;
+use auscult_study::{Arm, Budget, SeedResult, layout, mean};
+
+use super::args::Args;
+use super::gate::{RealProbabilities, gate_corpus};
+use super::runner::{Runner, p, s};
+
+/// Runs one seed: the generated corpus when an arm needs it, then every arm in `arms`, each
+/// trained and evaluated on the test patients.
+pub(super) fn run_seed(
+    runner: &mut Runner,
+    args: &Args,
+    budget: &Budget,
+    arms: &[Arm],
+    data: &Path,
+    out: &Path,
+    seed: u64,
+) -> anyhow::Result<SeedResult> {
+    let dir = out.join(layout::seed_dir(seed));
+    let common = |mut v: Vec<String>| {
+        v.extend([s("--seed"), s(seed), s("--device"), args.device.clone()]);
+        v
+    };
+    let mut corpus_dir = None;
+    let mut generated = BTreeMap::new();
+    if arms.iter().any(|a| a.needs_corpus()) {
+        let prior = match &args.generator_from {
+            Some(from) => {
+                let prior = from.join(layout::seed_dir(seed)).join(layout::PRIOR_DIR);
+                if !prior.join(auscult_vqvae::MODEL_FILE).exists() {
+                    bail!(
+                        "--generator-from {}: no trained prior for seed {seed} at {} (run `auscult study` there with the same seeds first)",
+                        from.display(),
+                        prior.display()
+                    );
+                }
+                eprintln!(
+                    "\n==> seed {seed}: reusing the prior in {}",
+                    prior.display()
+                );
+                prior
+            }
+            None => {
+                let vq = dir.join(layout::VQVAE_DIR);
+                let prior = dir.join(layout::PRIOR_DIR);
+                runner.run(
+                    &format!("seed {seed}: train the VQ-VAE on the training patients"),
+                    &common(vec![
+                        s("train-vqvae"),
+                        s("--data"),
+                        p(data),
+                        s("--epochs"),
+                        s(budget.vqvae_epochs),
+                        s("--out"),
+                        p(&vq),
+                    ]),
+                )?;
+                runner.run(
+                    &format!("seed {seed}: train the prior over the VQ-VAE codes"),
+                    &common(vec![
+                        s("train-prior"),
+                        s("--vqvae"),
+                        p(&vq),
+                        s("--data"),
+                        p(data),
+                        s("--epochs"),
+                        s(budget.prior_epochs),
+                        s("--out"),
+                        p(&prior),
+                    ]),
+                )?;
+                prior
+            }
+        };
+        let corpus = dir.join(layout::GENERATED_DIR);
+        let mut gen_args = vec![
+            s("generate"),
+            s("--prior"),
+            p(&prior),
+            s("--balance"),
+            s("--temperature"),
+            s(args.temperature),
+            s("--seed"),
+            s(seed),
+            s("--out"),
+            p(&corpus),
+        ];
+        if args.top_k > 0 {
+            gen_args.extend([s("--top-k"), s(args.top_k)]);
+        }
+        if let Some(top_p) = args.top_p {
+            gen_args.extend([s("--top-p"), s(top_p)]);
+        }
+        if let Some(target) = args.target {
+            gen_args.extend([s("--target"), s(target)]);
+        }
+        if args.no_texture {
+            gen_args.push(s("--no-texture"));
+        }
+        if let Some(w) = args.guidance {
+            gen_args.extend([s("--guidance"), s(w)]);
+        }
+        runner.run(
+            &format!("seed {seed}: generate minority-class samples up to the majority count"),
+            &gen_args,
+        )?;
+        let opened = GeneratedCorpus::open(&corpus)?;
+        generated = opened.manifest.class_counts();
+        corpus_dir = Some(corpus);
+    }
+
+    let augment_ratio: Vec<String> = args
+        .augment_ratio
+        .map(|r| vec![s("--augment-ratio"), s(r)])
+        .unwrap_or_default();
+    let mut results = BTreeMap::new();
+    let mut gate_kept = BTreeMap::new();
+    let mut gate_mean_probability = BTreeMap::new();
+    let mut real_mean_probability = BTreeMap::new();
+    let mut gate_thresholds = BTreeMap::new();
+    for &arm in arms {
+        let run_dir = dir.join(layout::arm_dir(arm));
+        // Every arm starts from the compact recipe, on any data: the arms are defined against
+        // it, and its front end is the generator's (the icbhi recipe's 2 kHz band would refuse
+        // the generated corpus).
+        let mut train_args = vec![
+            s("train"),
+            s("--data"),
+            p(data),
+            s("--recipe"),
+            s("compact"),
+            s("--epochs"),
+            s(budget.classifier_epochs),
+            s("--out"),
+            p(&run_dir),
+        ];
+        match arm {
+            Arm::Plain => {
+                train_args.extend([s("--mixup"), s("none"), s("--supcon-weight"), s("0")])
+            }
+            Arm::MixupSupcon => {}
+            Arm::Augmented => {
+                if let Some(c) = &corpus_dir {
+                    train_args.extend([s("--augment"), p(c)]);
+                }
+                train_args.extend(augment_ratio.clone());
+            }
+            Arm::Oversample => train_args.extend([
+                s("--oversample"),
+                s("--mixup"),
+                s("none"),
+                s("--supcon-weight"),
+                s("0"),
+            ]),
+            Arm::Gated => {
+                let corpus = corpus_dir
+                    .as_ref()
+                    .context("arm (e) needs the generated corpus")?;
+                let gate_model = dir.join(layout::arm_dir(Arm::Plain));
+                let gated = dir.join(layout::GATED_DIR);
+                let started = Instant::now();
+                let real = RealProbabilities::of(&gate_model)?;
+                gate_thresholds = auscult_study::gate_thresholds(
+                    &real.reference,
+                    args.gate_threshold,
+                    args.gate_relative,
+                );
+                (gate_kept, gate_mean_probability) =
+                    gate_corpus(&gate_model, corpus, &gated, &gate_thresholds)?;
+                real_mean_probability = real
+                    .test
+                    .iter()
+                    .map(|(c, probs)| (c.clone(), mean(probs)))
+                    .collect();
+                runner.record(
+                    &format!("seed {seed}: quality gate"),
+                    format!(
+                        "keep generated samples of {} that {} assigns to their class with p >= {} -> {}",
+                        corpus.display(),
+                        gate_model.display(),
+                        gate_thresholds
+                            .iter()
+                            .map(|(c, t)| format!("{t:.3} ({c})"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        gated.display()
+                    ),
+                    started,
+                );
+                train_args.extend([s("--augment"), p(&gated)]);
+                train_args.extend(augment_ratio.clone());
+            }
+        }
+        if run_dir.join(auscult_classifier::files::CONFIG).exists() {
+            std::fs::remove_dir_all(&run_dir)
+                .with_context(|| format!("cannot clear the old run {}", run_dir.display()))?;
+        }
+        runner.run(
+            &format!(
+                "seed {seed}: train arm ({}) {}",
+                arm.letter(),
+                arm.description()
+            ),
+            &common(train_args),
+        )?;
+        let text = runner.run(
+            &format!(
+                "seed {seed}: evaluate arm ({}) on the test patients",
+                arm.letter()
+            ),
+            &[
+                s("evaluate"),
+                s("--model"),
+                p(&run_dir),
+                s("--data"),
+                p(data),
+                s("--part"),
+                s("test"),
+                s("--json"),
+            ],
+        )?;
+        let evaluation: Evaluation = serde_json::from_str(&text)
+            .context("`auscult evaluate --json` printed JSON of an unexpected shape")?;
+        results.insert(arm, evaluation);
+    }
+    Ok(SeedResult {
+        seed,
+        arms: results,
+        corpus: corpus_dir,
+        generated,
+        gate_kept,
+        gate_mean_probability,
+        real_mean_probability,
+        gate_thresholds,
+    })
+}
