@@ -1,29 +1,32 @@
-//! Starting and resuming a run, and its epoch loop: sampling and mixing, the losses, AdamW
-//! with a cosine schedule, validation with early stopping, and a checkpoint every epoch.
+//! Starting and resuming a run, and the classifier's part of the shared epoch loop
+//! ([`Learner`]): sampling and mixing, the losses, AdamW with a cosine schedule, validation
+//! (the selection score behind early stopping and `best.bpk`), and its checkpoint files.
 
 use std::path::Path;
 use std::time::Instant;
 
 use auscult_datasets::{ExampleSet, GeneratedCorpus};
 use auscult_experiment::{
-    Checkpoint, MetricsLog, Progress, Provenance, RunDir, Start, TrainingState, device,
-    load_module, load_optimizer, seeded_rng,
+    Checkpoint, CheckpointWriter, EpochStep, Learner, MetricsLog, Progress, Provenance, Resumption,
+    RunDir, TrainingState, device, load_module, load_optimizer, seeded_rng,
 };
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::distr::weighted::WeightedIndex;
 use rand_chacha::ChaCha8Rng;
 
 use super::finish::finish;
-use super::prepare::{data_sources, prepare};
+use super::prepare::{Prepared, data_sources, prepare};
 use super::record::{EpochRecord, TrainReport};
 use super::streams::{STREAM_INIT, Streams};
 use super::validation::{evaluate_features, selection_score};
 use crate::config::{ModelConfig, TrainConfig};
 use crate::files;
+use crate::metrics::Metrics;
 use crate::mixup::{MixupMode, mix};
-use crate::model::dropout_mask;
+use crate::model::{Cnn, dropout_mask};
 use crate::sampler::{
     BalancedSampler, decorrelation_weights, instance_batches, weighted_batches, weighted_index,
 };
@@ -79,13 +82,11 @@ fn run_training(
     progress: &dyn Progress,
 ) -> Result<TrainReport> {
     let n_classes = data.classes.len();
-    let (start, mut checkpoint) = run.resume_point(resume)?;
-    if start == Start::Restarted {
-        progress.message(&format!(
-            "{} has no committed checkpoint: training from the first epoch",
-            run.path().display()
-        ));
-    }
+    let Resumption {
+        start,
+        checkpoint,
+        state,
+    } = Learner::start(&run, resume, progress)?;
     let p = prepare(&cfg, data, augment, &run, checkpoint.is_some())?;
     let base = device(cfg.device)?;
     let train_device = base.clone().autodiff();
@@ -100,20 +101,17 @@ fn run_training(
         adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(c)));
     }
     let mut optim: ModuleOptimizer = adamw.init();
-    let mut state = TrainingState::default();
     if let Some(c) = &checkpoint {
-        state = c.state().clone();
         model = load_module(model, c.file(files::MODEL))?;
         optim = load_optimizer(optim, c.file(files::OPTIMIZER))?;
         // A run killed between its commit and the publishing left older copies.
         publish(c, &run)?;
     }
-    let mut streams = Streams::new(
+    let streams = Streams::new(
         cfg.seed,
         &state.rng_positions,
         &run.file(auscult_experiment::CHECKPOINT_FILE),
     )?;
-    // Epochs after the checkpoint were not saved: their lines go, and are logged again.
     let mut log = MetricsLog::open_truncated(run.file(files::METRICS), state.epoch)?;
 
     let (balanced, item_weights) = if cfg.device_balance {
@@ -129,17 +127,106 @@ fn run_training(
     };
     let steps_per_epoch =
         instance_batches(p.epoch_items.len(), cfg.batch_size, &mut seeded_rng(0, 0)).len();
-    let total_steps = steps_per_epoch * cfg.epochs;
-    let warmup = steps_per_epoch * cfg.warmup_epochs;
-    let item_len = p.train.item_len();
-    let (n_bins, n_frames) = (p.train.n_bins, p.train.n_frames);
+    let mut step = ClassifierStep {
+        cfg: &cfg,
+        p: &p,
+        base: base.clone(),
+        train_device,
+        model: Some(model),
+        optim,
+        streams,
+        balanced,
+        item_weights,
+        total_steps: steps_per_epoch * cfg.epochs,
+        warmup: steps_per_epoch * cfg.warmup_epochs,
+        epoch: EpochTotals::default(),
+        val: None,
+        train_time: 0.0,
+        steps_here: 0,
+    };
+    let learner = Learner {
+        epochs: cfg.epochs,
+        patience: cfg.patience,
+    };
+    let state = learner.fit(&mut step, &run, state, checkpoint, &mut log, progress)?;
+    let (train_time, steps_here) = (step.train_time, step.steps_here);
 
-    let mut train_time = 0.0;
-    let mut steps_here = 0usize;
-    while state.epoch < cfg.epochs && !state.stopped_early {
-        let epoch = state.epoch + 1;
+    let mut report = finish(&cfg, &run, &p, &state, &base, train_time, steps_here)?;
+    report.start = start;
+    run.save_json(files::REPORT, &report)?;
+    Ok(report)
+}
+
+/// The sums of one epoch's training steps.
+#[derive(Debug, Clone, Copy)]
+struct EpochTotals {
+    started: Instant,
+    batches: usize,
+    lr: f64,
+    loss: f64,
+    class_loss: f64,
+    supcon_loss: f64,
+}
+
+impl Default for EpochTotals {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            batches: 0,
+            lr: 0.0,
+            loss: 0.0,
+            class_loss: 0.0,
+            supcon_loss: 0.0,
+        }
+    }
+}
+
+/// The classifier's part of the epoch loop ([`Learner`]): its training epoch (sampling and
+/// mixing, the losses, AdamW on a cosine schedule), its validation and its checkpoint files.
+struct ClassifierStep<'a> {
+    cfg: &'a TrainConfig,
+    p: &'a Prepared,
+    base: Device,
+    train_device: Device,
+    /// Always `Some` between steps (the optimiser takes the model and gives it back).
+    model: Option<Cnn>,
+    optim: ModuleOptimizer,
+    streams: Streams,
+    balanced: BalancedSampler,
+    item_weights: Option<WeightedIndex<f64>>,
+    total_steps: usize,
+    warmup: usize,
+    epoch: EpochTotals,
+    val: Option<(Metrics, f64)>,
+    train_time: f64,
+    steps_here: usize,
+}
+
+impl ClassifierStep<'_> {
+    fn model(&self) -> Result<&Cnn> {
+        self.model
+            .as_ref()
+            .ok_or_else(|| Error::data("the model was lost in a failed training step"))
+    }
+}
+
+impl EpochStep for ClassifierStep<'_> {
+    type Record = EpochRecord;
+    type Error = Error;
+
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        state: &mut TrainingState,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let (cfg, p) = (self.cfg, self.p);
+        let n_classes = p.classes.len();
+        let item_len = p.train.item_len();
+        let (n_bins, n_frames) = (p.train.n_bins, p.train.n_frames);
         let started = Instant::now();
-        let batches = match &item_weights {
+        let streams = &mut self.streams;
+        let batches = match &self.item_weights {
             // Indices into `train` drawn by weight; `epoch_items` is the identity then.
             Some(w) => weighted_batches(w, p.epoch_items.len(), cfg.batch_size, &mut streams.order),
             None => instance_batches(p.epoch_items.len(), cfg.batch_size, &mut streams.order),
@@ -148,6 +235,10 @@ fn run_training(
             &format!("epoch {epoch}/{}", cfg.epochs),
             batches.len() as u64,
         );
+        let mut model = self
+            .model
+            .take()
+            .ok_or_else(|| Error::data("the model was lost in a failed training step"))?;
         let (mut sum_loss, mut sum_class, mut sum_supcon) = (0.0, 0.0, 0.0);
         let mut lr = cfg.lr;
         for batch in &batches {
@@ -155,7 +246,7 @@ fn run_training(
             let b = items.len();
             let partner: Option<Vec<usize>> = match cfg.mixup {
                 MixupMode::Balanced | MixupMode::BalancedSampling => {
-                    Some(balanced.batch(b, &mut streams.balanced))
+                    Some(self.balanced.batch(b, &mut streams.balanced))
                 }
                 MixupMode::Plain => {
                     let mut perm = items.clone();
@@ -196,16 +287,16 @@ fn run_training(
             }
             let x = Tensor::<4>::from_data(
                 TensorData::new(mixed.x, [b, 1, n_bins, n_frames]),
-                &train_device,
+                &self.train_device,
             );
             let targets = Tensor::<2>::from_data(
                 TensorData::new(mixed.targets, [b, n_classes]),
-                &train_device,
+                &self.train_device,
             );
             let mask = (cfg.model.dropout > 0.0).then(|| {
                 let d = cfg.model.embedding_dim();
                 let m = dropout_mask(b, d, cfg.model.dropout, &mut streams.dropout);
-                Tensor::<2>::from_data(TensorData::new(m, [b, d]), &train_device)
+                Tensor::<2>::from_data(TensorData::new(m, [b, d]), &self.train_device)
             });
             let with_supcon = cfg.supcon_weight > 0.0;
             let out = model.forward(x, mask, with_supcon);
@@ -226,56 +317,64 @@ fn run_training(
                     state.step + 1
                 )));
             }
-            lr = cfg.lr * cosine_factor(state.step, total_steps, warmup, cfg.min_lr_factor);
+            lr = cfg.lr
+                * cosine_factor(state.step, self.total_steps, self.warmup, cfg.min_lr_factor);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
+            model = self.optim.step(lr, model, grads);
             state.step += 1;
-            steps_here += 1;
+            self.steps_here += 1;
             sum_loss += total as f64;
             sum_class += class_value as f64;
             sum_supcon += supcon_value as f64;
             progress.advance(1);
             progress.message(&format!("loss {total:.4}"));
         }
-        train_time += started.elapsed().as_secs_f64();
+        self.train_time += started.elapsed().as_secs_f64();
         progress.finish();
-        let n = batches.len().max(1) as f64;
+        self.model = Some(model);
+        self.epoch = EpochTotals {
+            started,
+            batches: batches.len(),
+            lr,
+            loss: sum_loss,
+            class_loss: sum_class,
+            supcon_loss: sum_supcon,
+        };
+        Ok(())
+    }
 
-        let eval_model = model.valid();
-        let val = evaluate_features(
+    fn validate(&mut self, _epoch: usize) -> Result<Option<f64>> {
+        let p = self.p;
+        let eval_model = self.model()?.valid();
+        self.val = evaluate_features(
             &eval_model,
             &p.val,
             &p.val_patients,
             &p.classes,
-            &base,
+            &self.base,
             0,
-            cfg.seed,
+            self.cfg.seed,
         )?;
-        let mut best = false;
-        match &val {
-            Some((m, _)) => {
-                let score = selection_score(m);
-                if state.best_score.is_none_or(|b| score > b) {
-                    state.best_score = Some(score);
-                    state.best_epoch = Some(epoch);
-                    state.epochs_without_improvement = 0;
-                    best = true;
-                } else {
-                    state.epochs_without_improvement += 1;
-                }
-            }
-            None => {
-                state.best_epoch = Some(epoch);
-                best = true;
-            }
-        }
+        Ok(self.val.as_ref().map(|(m, _)| selection_score(m)))
+    }
+
+    fn record(
+        &mut self,
+        epoch: usize,
+        state: &TrainingState,
+        best: bool,
+        progress: &dyn Progress,
+    ) -> EpochRecord {
+        let e = &self.epoch;
+        let n = e.batches.max(1) as f64;
+        let val = &self.val;
         let record = EpochRecord {
             epoch,
             step: state.step,
-            lr,
-            train_loss: sum_loss / n,
-            train_class_loss: sum_class / n,
-            train_supcon_loss: sum_supcon / n,
+            lr: e.lr,
+            train_loss: e.loss / n,
+            train_class_loss: e.class_loss / n,
+            train_supcon_loss: e.supcon_loss / n,
             val_loss: val.as_ref().map(|v| v.1),
             val_score: val.as_ref().map(|v| v.0.score),
             val_specificity: val.as_ref().map(|v| v.0.specificity),
@@ -284,7 +383,7 @@ fn run_training(
             val_macro_f1: val.as_ref().map(|v| v.0.macro_f1),
             val_roc_auc: val.as_ref().and_then(|v| v.0.roc_auc),
             best,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: e.started.elapsed().as_secs_f64(),
         };
         if let Some(v) = record.val_score {
             progress.message(&format!(
@@ -293,33 +392,31 @@ fn run_training(
                 if best { " (best)" } else { "" }
             ));
         }
-        // The epoch's line first, then its checkpoint: a crash in between leaves a line that the
-        // resume drops and logs again.
-        log.append(&record)?;
-        state.epoch = epoch;
-        state.rng_positions = streams.positions();
-        if cfg
-            .patience
-            .is_some_and(|pat| state.epochs_without_improvement >= pat)
-        {
-            state.stopped_early = true;
-        }
-        let mut saving = run.begin_checkpoint(epoch)?;
-        saving.save_module(files::MODEL, &model)?;
-        saving.save_optimizer(files::OPTIMIZER, &optim)?;
-        match &checkpoint {
+        record
+    }
+
+    fn rng_positions(&self) -> Vec<(u64, String)> {
+        self.streams.positions()
+    }
+
+    fn save(
+        &self,
+        saving: &mut CheckpointWriter,
+        best: bool,
+        previous: Option<&Checkpoint>,
+    ) -> Result<()> {
+        saving.save_module(files::MODEL, self.model()?)?;
+        saving.save_optimizer(files::OPTIMIZER, &self.optim)?;
+        match previous {
             Some(previous) if !best => saving.keep(files::BEST, previous)?,
             _ => saving.save_same_as(files::BEST, files::MODEL)?,
         }
-        let saved = saving.commit(&state)?;
-        publish(&saved, &run)?;
-        checkpoint = Some(saved);
+        Ok(())
     }
 
-    let mut report = finish(&cfg, &run, &p, &state, &base, train_time, steps_here)?;
-    report.start = start;
-    run.save_json(files::REPORT, &report)?;
-    Ok(report)
+    fn publish(&self, checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
+        publish(checkpoint, run)
+    }
 }
 
 /// Publishes a checkpoint's last and best weights at the top of the run directory, where
