@@ -111,8 +111,6 @@ fn train_vqvae_train_prior_generate_and_inspect() {
             "2",
             "--seed",
             "1",
-            "--class-dropout",
-            "0.2",
             "--vqvae",
         ])
         .arg(&vq)
@@ -195,31 +193,6 @@ fn train_vqvae_train_prior_generate_and_inspect() {
         std::fs::read(mean_corpus.join(first)).unwrap(),
         "the texture must change the samples"
     );
-
-    // Classifier-free guidance, possible because the prior was trained with class dropout.
-    let guided = t.join("corpus-guided");
-    auscult()
-        .args([
-            "generate",
-            "--class",
-            "crackle",
-            "--count",
-            "2",
-            "--guidance",
-            "2.5",
-        ])
-        .arg("--prior")
-        .arg(&prior)
-        .arg("--out")
-        .arg(&guided)
-        .assert()
-        .success();
-    let guided_manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(guided.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(guided_manifest["generator"]["guidance"], 2.5);
-    let prior_config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(prior.join("config.json")).unwrap()).unwrap();
-    assert_eq!(prior_config["model"]["class_dropout"], 0.2);
 
     // An unknown class is an error listing the valid ones.
     auscult()

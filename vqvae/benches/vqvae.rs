@@ -8,10 +8,9 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use auscult_vqvae::data::{LogMel, vq_batch};
 use auscult_vqvae::{
-    PriorBatch, PriorConfig, PriorTrainer, QuantizerConfig, SamplingConfig, VqVaeConfig,
-    VqVaeTrainer, sample_codes,
+    LogMel, PriorBatch, PriorConfig, PriorTrainer, QuantizerConfig, SamplingConfig, VqVaeConfig,
+    VqVaeTrainer, sample_codes, vq_batch,
 };
 use burn::tensor::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -89,7 +88,7 @@ fn sampling(c: &mut Criterion) {
         temperature: 1.0,
         top_k: Some(64),
         top_p: Some(0.95),
-        guidance: None,
+        ..SamplingConfig::default()
     };
     let mut group = c.benchmark_group(format!("sampling_{}_codes", cfg.seq_len));
     group

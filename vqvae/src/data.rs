@@ -53,73 +53,6 @@ pub struct VqBatch {
     pub classes: Tensor<1, Int>,
     /// Class indices on the host.
     pub labels: Vec<usize>,
-    /// Per-pixel weights of the reconstruction loss, `[batch, 1, n_mels, n_frames]` with mean 1
-    /// (`None`: plain mean squared error).
-    pub weights: Option<Tensor<4>>,
-}
-
-impl VqBatch {
-    /// Attaches per-example loss weights (each `[n_mels][n_frames]`, see [`detail_weights`]),
-    /// rescaled to mean 1 over the batch.
-    pub fn with_weights(mut self, weights: &[&[f32]], device: &Device) -> Result<Self> {
-        let [b, _, m, f] = self.targets.dims();
-        if weights.len() != b || weights.iter().any(|w| w.len() != m * f) {
-            return Err(Error::Shape {
-                what: "loss weights",
-                expected: vec![b, m, f],
-                actual: vec![weights.len(), weights.first().map_or(0, |w| w.len())],
-            });
-        }
-        let mut flat: Vec<f32> = weights.iter().flat_map(|w| w.iter().copied()).collect();
-        let mean = flat.iter().map(|&v| f64::from(v)).sum::<f64>() / flat.len().max(1) as f64;
-        if mean > 0.0 {
-            let scale = (1.0 / mean) as f32;
-            flat.iter_mut().for_each(|v| *v *= scale);
-        }
-        self.weights = Some(Tensor::from_data(
-            TensorData::new(flat, [b, 1, m, f]),
-            device,
-        ));
-        Ok(self)
-    }
-}
-
-/// Loss weights that emphasise spectro-temporal detail: `1 + strength * excess / 10 dB`, where
-/// `excess` is how far (beyond `threshold_db`) a pixel rises above the mean of its neighbours
-/// two Mel bins away (a wheeze's narrow tone) or two frames away (a crackle's click).
-///
-/// Such detail covers few pixels and sits on top of unlearnable noise texture, so plain MSE
-/// learns it last; weighting it brings it forward. `db` is `[n_mels][n_frames]` in dB.
-pub fn detail_weights(
-    db: &[f32],
-    n_mels: usize,
-    n_frames: usize,
-    threshold_db: f32,
-    strength: f32,
-) -> Vec<f32> {
-    let at = |f: usize, t: usize| db[f * n_frames + t];
-    let mut w = vec![1f32; db.len().min(n_mels * n_frames)];
-    if strength <= 0.0 {
-        return w;
-    }
-    for f in 0..n_mels {
-        for t in 0..n_frames {
-            let x = at(f, t);
-            let hf = if f >= 2 && f + 2 < n_mels {
-                x - 0.5 * (at(f - 2, t) + at(f + 2, t))
-            } else {
-                0.0
-            };
-            let ht = if t >= 2 && t + 2 < n_frames {
-                x - 0.5 * (at(f, t - 2) + at(f, t + 2))
-            } else {
-                0.0
-            };
-            let excess = (hf.max(ht) - threshold_db).max(0.0);
-            w[f * n_frames + t] = 1.0 + strength * excess / 10.0;
-        }
-    }
-    w
 }
 
 /// Builds a batch from already normalised examples.
@@ -153,7 +86,6 @@ pub fn vq_batch(
             device,
         ),
         labels,
-        weights: None,
     })
 }
 
@@ -183,26 +115,6 @@ mod tests {
         for (p, q) in x.iter().zip(&a.data) {
             assert!((p - q).abs() < 1e-4);
         }
-    }
-
-    #[test]
-    fn detail_weights_by_hand() {
-        // 5 bins x 5 frames of 0 dB with a 30 dB tone in bin 2, frames 1..4.
-        let mut db = vec![0f32; 25];
-        for t in 1..4 {
-            db[2 * 5 + t] = 30.0;
-        }
-        let w = detail_weights(&db, 5, 5, 10.0, 2.0);
-        // Bin 2, frame 2: 30 dB above its frequency neighbours -> 1 + 2 * 20 / 10 = 5.
-        assert!((w[2 * 5 + 2] - 5.0).abs() < 1e-6, "{w:?}");
-        // Background pixels keep weight 1.
-        assert_eq!(w[0], 1.0);
-        assert_eq!(w[4 * 5 + 4], 1.0);
-        assert!(
-            detail_weights(&db, 5, 5, 10.0, 0.0)
-                .iter()
-                .all(|&v| v == 1.0)
-        );
     }
 
     #[test]

@@ -29,13 +29,13 @@
 //! of dB log-Mel, normalised per Mel bin with the training split's mean and standard deviation
 //! (stored with the model), right-padded with zeros to 128 frames. Unlike the classifier, which
 //! repeats a short cycle until 4 s are filled, the VQ-VAE learns each cycle *centred in
-//! silence* (zero padding, [`cycle`]): the prior then models one breathing cycle, and generation
+//! silence* (zero padding, the `plan::cycle` module): the prior then models one breathing cycle, and generation
 //! finds the cycle between the silent frames and tiles it, so that samples repeat exactly as
 //! real repeat-padded examples do. (A prior trained on repeat-padded examples never learnt the
 //! repetition: its samples drifted after the first cycle.) Reference statistics, the texture
 //! and the normalisation are computed on the training examples tiled the same way.
 //!
-//! **Encoder** ([`model::Encoder`]): three strided convolutions (kernel 2s, strides
+//! **Encoder** (`vqvae::network`, [`VqVaeConfig`]): three strided convolutions (kernel 2s, strides
 //! `[2,2] [1,2] [1,2]` in (frequency, time), 32 then 64 channels), two residual blocks, and a
 //! 1x1 projection to the code dimension D = 32. Layout: 64 x 128 -> a grid of
 //! **32 (frequency) x 16 (time) = 512 codes**, two Mel bins by eight frames each (a 16 x 16
@@ -43,7 +43,7 @@
 //! demo's budget). Raster order, used by the prior, is time outer, frequency inner: all 32
 //! frequency codes of the first time step, then the next.
 //!
-//! **Quantiser** ([`quantizer`]): K = 512 codes, nearest neighbour, straight-through gradient,
+//! **Quantiser** (`vqvae::quantizer`, [`Codebook`]): K = 512 codes, nearest neighbour, straight-through gradient,
 //! commitment loss beta = 0.25, codebook updated by exponential moving averages (decay 0.95,
 //! so that it keeps up with the encoder over a few hundred steps; Laplace-smoothed counts),
 //! initialised from the first batch's encodings; any code whose
@@ -52,11 +52,11 @@
 //! rare patterns rather than to another copy of the commonest patch. Usage and perplexity are
 //! logged per epoch.
 //!
-//! **Class conditioning** (decoder, [`model::Decoder`]): the code grid carries local acoustic
+//! **Class conditioning** (decoder, `vqvae::network`): the code grid carries local acoustic
 //! detail, the class carries the global character, in two ways:
 //! 1. *FiLM*: a learned class embedding (16) drives a per-channel scale and shift
 //!    `h * (1 + gamma) + beta` after every residual block and every upsampling stage;
-//! 2. *class prototypes* ([`model::ClassPrototypes`]): the encoder's first-stage features
+//! 2. *class prototypes* ([`ClassPrototypes`], `vqvae::prototypes`): the encoder's first-stage features
 //!    (32 channels x 32 frequency rows) averaged over time are averaged per class over the
 //!    training set, stored with the model, and a learned 1x1 projection of the requested
 //!    class's prototype is added, broadcast over time, to the decoder's features at that
@@ -70,7 +70,7 @@
 //! filters that pass sustained narrow bands (wheeze tones) or short broadband events (crackle
 //! clicks) and little of the pixel-to-pixel noise texture.
 //!
-//! **Texture** ([`texture`]): decoding returns the decoder's conditional mean, which is smooth:
+//! **Texture** ([`Texture`]): decoding returns the decoder's conditional mean, which is smooth:
 //! it has neither the noise texture of real log-Mels nor the one-frame clicks the 8-frame codes
 //! cannot carry. After training, the residuals `x - decode(encode(x))` of the training split
 //! are fitted per class with a Gaussian (mean and full covariance over the Mel bins of a frame,
@@ -79,69 +79,67 @@
 //! sample, that is it samples the decoder's Gaussian likelihood instead of returning its mean
 //! (`--no-texture` returns the mean).
 //!
-//! **Detail statistics** ([`detail`]): tonality (prominence of narrow sustained bands) and
+//! **Detail statistics** ([`DetailStats`], `analysis::detail`): tonality (prominence of narrow sustained bands) and
 //! transientness (single frames standing out of their time neighbourhood), in dB, per class,
 //! for real, reconstructed (VQ-VAE report) and generated (quality report) spectrograms.
 //! Convolutions use He initialisation (burn's default gain stalls the first epochs on a
 //! plateau at the mean), except the output layer.
 //!
-//! **Prior** ([`prior`]): decoder-only Transformer, pre-norm, causal multi-head self-attention
+//! **Prior** ([`Prior`], `prior::network`): decoder-only Transformer, pre-norm, causal multi-head self-attention
 //! (on the CPU a fused kernel with a hand-written backward pass that skips the masked triangle
 //! and never stores the `T x T` attention matrices; composed from burn's operations elsewhere
 //! and when sampling with keys/values cached), learned positional embeddings over the 512 raster
 //! positions, the class as a prefix token, GELU MLP, dropout from a seeded host generator;
 //! trained with cross-entropy, reported in bits per code. Defaults: d_model 128, 4 heads,
-//! 3 layers, MLP 512. Each position also carries a *cycle plan* token ([`prior::plan_tokens`]:
+//! 3 layers, MLP 512. Each position also carries a *cycle plan* token (`plan_tokens` in `prior::network`:
 //! before the cycle, columns of it left, after it), so the prior knows where the cycle it
 //! writes ends; it trains on 8 placements of every cycle in its silence (one per epoch), and
 //! generation draws a cycle length from the class's training cycles and places it at random.
 //!
-//! **Sampling** ([`sampling`]): temperature, top-k, top-p; each sample has its own seed (recorded
+//! **Sampling** ([`SamplingConfig`], `prior::sampling`): temperature, top-k, top-p; each sample has its own seed (recorded
 //! in the corpus manifest) and depends only on it; with the key/value cache one code costs one
 //! Transformer step. Cached and uncached sampling give the same codes.
 //!
 //! Presets for a GPU: [`VqVaeTrainConfig::gpu`] (64/128 channels, 3 residual blocks, 512 x 64
 //! codebook) and [`PriorTrainConfig::gpu`] (d_model 256, 8 heads, 6 layers).
 
+mod analysis;
+mod data;
 mod error;
+mod features;
+mod generate;
 mod kernels;
+mod plan;
+mod prior;
+mod provenance;
+mod retired;
+mod step;
+mod texture;
+mod vqvae;
 
-pub mod config;
-pub mod cycle;
-pub mod data;
-pub mod detail;
-pub mod features;
-pub mod generation;
-pub mod model;
-pub mod prior;
-pub mod prior_training;
-pub mod quantizer;
-pub mod sampling;
-pub mod texture;
-pub mod tone;
-pub mod trainer;
-pub mod training;
-pub mod vqvae_model;
-mod window;
-
-pub use config::VqVaeTrainConfig;
-pub use data::{LogMel, Normalizer};
-pub use detail::{DetailStats, class_detail_stats, detail_stats};
+pub use analysis::detail::DetailStats;
+pub use data::{LogMel, Normalizer, VqBatch, vq_batch};
 pub use error::{Error, Result};
 pub use features::{default_examples, default_mel, log_mels};
-pub use generation::{
-    ClassCounts, ClassQuality, CodebookQuality, GenerateReport, GenerateRequest, NearestNeighbour,
-    QualityReport, ToneAdherence, generate, resolve_counts, sample_seed,
+pub use generate::corpus::{GenerateReport, generate};
+pub use generate::quality::{
+    ClassQuality, CodebookQuality, NearestNeighbour, QualityReport, ToneAdherence,
 };
-pub use model::{ClassPrototypes, VqVae, VqVaeConfig};
-pub use prior::{KvCache, Prior, PriorConfig};
-pub use prior_training::{
-    PlannedCycle, PriorEpochMetrics, PriorModel, PriorReport, PriorTrainConfig, Reference,
-    train_prior,
-};
-pub use quantizer::{CodeUsage, Codebook, QuantizerConfig, perplexity};
-pub use sampling::{SamplingConfig, sample_codes};
+pub use generate::request::{ClassCounts, GenerateRequest, sample_seed};
+pub use plan::tone::{TONE_TOKENS, ToneTrack, tone_tokens};
+pub use prior::config::PriorTrainConfig;
+pub use prior::model::{PlannedCycle, PriorModel};
+pub use prior::network::{KvCache, Prior, PriorConfig};
+pub use prior::reference::Reference;
+pub use prior::sampling::{SamplingConfig, sample_codes};
+pub use prior::step::{PriorBatch, PriorTrainer};
+pub use prior::training::{PriorEpochMetrics, PriorReport, train_prior};
 pub use texture::{ClassTexture, TEXTURE_FILE, Texture};
-pub use trainer::{DetailLoss, PriorBatch, PriorTrainer, VqStepStats, VqVaeTrainer};
-pub use training::{ClassDetail, VqEpochMetrics, VqVaeReport, train_vqvae};
-pub use vqvae_model::{MODEL_FILE, VqState, VqVaeModel};
+pub use vqvae::config::VqVaeTrainConfig;
+pub use vqvae::model::{MODEL_FILE, VqState, VqVaeModel};
+pub use vqvae::network::{VqVae, VqVaeConfig};
+pub use vqvae::prototypes::ClassPrototypes;
+pub use vqvae::quantizer::{CodeUsage, Codebook, QuantizerConfig};
+pub use vqvae::report::{ClassDetail, VqEpochMetrics, VqVaeReport};
+pub use vqvae::step::{DetailLoss, VqStepStats, VqVaeTrainer};
+pub use vqvae::training::train_vqvae;

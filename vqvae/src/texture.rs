@@ -17,7 +17,7 @@
 //!   neighbouring frames), giving a first-order autoregressive process whose stationary
 //!   covariance is exactly the fitted one.
 //!
-//! At generation ([`crate::generate`], unless `texture` is off) each decoded sample gets one
+//! At generation ([`generate()`](crate::generate()), unless `texture` is off) each decoded sample gets one
 //! draw of its class's process, seeded by the sample's own seed. The model is Gaussian: it
 //! reproduces the residuals' variance and correlations, not their heavy tails.
 
@@ -72,7 +72,7 @@ pub struct Texture {
     /// Split the residuals came from (`train`).
     pub split: String,
     /// One entry per class, in class order; `None` when the class had fewer than
-    /// [`MIN_TEXTURE_EXAMPLES`] examples.
+    /// `MIN_TEXTURE_EXAMPLES` (2) examples.
     pub classes: Vec<Option<ClassTexture>>,
 }
 

@@ -126,8 +126,6 @@ fn train_resume_prior_and_generate() {
             n_layers: 1,
             d_ff: 64,
             dropout: 0.0,
-            // A "no class" token, so that generation below can use guidance.
-            class_dropout: 0.2,
             ..PriorConfig::default()
         },
         epochs: 3,
@@ -167,8 +165,7 @@ fn train_resume_prior_and_generate() {
             temperature: 1.0,
             top_k: Some(16),
             top_p: Some(0.95),
-            // The tiny prior is trained with class dropout, so it can guide.
-            guidance: Some(2.0),
+            ..SamplingConfig::default()
         },
         seed: 9,
         wav: true,
@@ -214,7 +211,7 @@ fn train_resume_prior_and_generate() {
     // and drawn cycles whose plans carry their (moved, transposed) tracks.
     assert_eq!(
         model.prior.tone_tokens(),
-        auscult_vqvae::tone::TONE_TOKENS,
+        auscult_vqvae::TONE_TOKENS,
         "the prior takes a tone plan"
     );
     assert_eq!(reference.tones.len(), set.train.len());
@@ -236,7 +233,7 @@ fn train_resume_prior_and_generate() {
         let tone_part: Vec<usize> = cycle.plan.iter().map(|&p| p / 18).collect();
         assert_eq!(
             tone_part,
-            auscult_vqvae::tone::tone_tokens(&cycle.tone, 64, model.prior.seq_len())
+            auscult_vqvae::tone_tokens(&cycle.tone, 64, model.prior.seq_len())
         );
         let cols = cycle.column_frames.start / 8..cycle.column_frames.end.div_ceil(8);
         for (c, t) in cycle.tone.iter().enumerate() {

@@ -47,11 +47,6 @@ pub struct Args {
     /// Keep the smallest set of most likely codes whose probability reaches P.
     #[arg(long, value_name = "P")]
     pub top_p: Option<f32>,
-    /// Classifier-free guidance scale W: sample from unconditional + W x (conditional -
-    /// unconditional) logits; W > 1 makes samples more typical of their class, less varied
-    /// (needs a prior trained with `auscult train-prior --class-dropout P`, P > 0).
-    #[arg(long, value_name = "W")]
-    pub guidance: Option<f32>,
     /// Base seed (each sample's own seed is recorded in the manifest).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -97,7 +92,7 @@ pub fn request(args: &Args) -> GenerateRequest {
             temperature: args.temperature,
             top_k: args.top_k,
             top_p: args.top_p,
-            guidance: args.guidance,
+            ..SamplingConfig::default()
         },
         seed: args.seed,
         wav: args.wav,

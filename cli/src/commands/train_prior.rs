@@ -41,11 +41,6 @@ pub struct Args {
     /// Peak learning rate (overrides the config).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Share of training sequences shown with a "no class" token instead of their class
-    /// (e.g. 0.1), so that `auscult generate --guidance` can use classifier-free guidance
-    /// (overrides the config; default 0: no guidance possible).
-    #[arg(long, value_name = "P")]
-    pub class_dropout: Option<f64>,
     /// Code grids per training cycle: the cycle as cut plus N-1 copies moved to random
     /// positions in the silence around it, one of them trained on per epoch (overrides the
     /// config; default 8; 1 turns it off). Applies to VQ-VAEs trained on zero-padded cycles,
@@ -96,9 +91,6 @@ pub fn resolve_config(args: &Args) -> anyhow::Result<PriorTrainConfig> {
     }
     if let Some(lr) = args.lr {
         cfg.lr = lr;
-    }
-    if let Some(p) = args.class_dropout {
-        cfg.model.class_dropout = p;
     }
     if let Some(n) = args.placements {
         cfg.placements = n;

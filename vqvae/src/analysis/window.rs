@@ -1,5 +1,5 @@
-//! Small helpers over frames and bins shared by the detail statistics ([`crate::detail`]) and
-//! the tone tracks ([`crate::tone`]): a clipped sliding window and the median of a short slice.
+//! Small helpers over frames and bins shared by the detail statistics (`analysis::detail`) and
+//! the tone tracks (`plan::tone`): a clipped sliding window and the median of a short slice.
 
 /// Median of a small slice (sorted in place).
 pub(crate) fn median(buf: &mut [f32]) -> f32 {

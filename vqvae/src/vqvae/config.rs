@@ -8,9 +8,10 @@ use auscult_experiment::{DeviceChoice, LrSchedule};
 use serde::{Deserialize, Serialize};
 
 use crate::features::{default_examples, default_mel, frames_per_example};
-use crate::model::VqVaeConfig;
-use crate::quantizer::QuantizerConfig;
-use crate::trainer::DetailLoss;
+use crate::retired::Retired;
+use crate::vqvae::network::VqVaeConfig;
+use crate::vqvae::quantizer::QuantizerConfig;
+use crate::vqvae::step::DetailLoss;
 use crate::{Error, Result};
 
 /// Everything that defines a VQ-VAE training run (saved, resolved, as `config.json`).
@@ -43,22 +44,16 @@ pub struct VqVaeTrainConfig {
     pub device: DeviceChoice,
     /// Examples shown (original beside reconstruction) in `reconstructions.png`.
     pub reconstructions: usize,
-    /// Emphasis of spectro-temporal detail in the reconstruction loss (0 = plain MSE, the
-    /// default; 4 with a 6 dB threshold did not visibly help within 10 epochs on the synthetic
-    /// corpus); see [`crate::data::detail_weights`].
-    pub detail_weight: f32,
-    /// Rise above the neighbours, dB, from which a pixel counts as detail.
-    pub detail_threshold_db: f32,
-    /// Loss terms on filtered reconstruction errors that bring wheeze tones and crackle clicks
-    /// forward in training (see [`DetailLoss`]).
+    /// The loss term on tone-filtered reconstruction errors that brings wheeze tones forward
+    /// in training (see [`DetailLoss`]).
     pub detail_loss: DetailLoss,
     /// Move each zero-padded training cycle to a seeded random position within its silence
-    /// every epoch (see [`crate::cycle::shift_frames`]), so that the code grid meets each
+    /// every epoch (see `shift_frames`), so that the code grid meets each
     /// sound at many alignments, as the prior's placements will present it (default true;
     /// ignored for repeat-padded examples).
     pub random_placement: bool,
     /// Shrinkage towards the diagonal of the per-class residual covariance fitted after
-    /// training (`texture.json`, see [`crate::texture`]); 0 keeps the sample covariance.
+    /// training (`texture.json`, see [`Texture`](crate::Texture)); 0 keeps the sample covariance.
     pub texture_shrinkage: f32,
     /// Continue the run in the output directory from its last checkpoint (not saved).
     #[serde(skip)]
@@ -67,6 +62,15 @@ pub struct VqVaeTrainConfig {
     /// in `provenance.json` (not saved).
     #[serde(skip)]
     pub allow_data_change: bool,
+    /// Removed: per-pixel detail weights of the reconstruction loss (they did not help); read
+    /// from older configs and ignored.
+    #[doc(hidden)]
+    #[serde(rename = "detail_weight", skip_serializing)]
+    pub retired_detail_weight: Retired,
+    /// Removed with `detail_weight`.
+    #[doc(hidden)]
+    #[serde(rename = "detail_threshold_db", skip_serializing)]
+    pub retired_detail_threshold_db: Retired,
 }
 
 impl Default for VqVaeTrainConfig {
@@ -75,7 +79,7 @@ impl Default for VqVaeTrainConfig {
             model: VqVaeConfig::default(),
             quantizer: QuantizerConfig::default(),
             // One cycle centred in silence: the prior models the cycle and generation repeats
-            // it (see `crate::cycle`).
+            // it (see `crate::plan::cycle`).
             examples: ExampleConfig {
                 pad: CyclePadding::Zero,
                 ..default_examples()
@@ -92,24 +96,20 @@ impl Default for VqVaeTrainConfig {
             seed: 0,
             device: DeviceChoice::Cpu,
             reconstructions: 8,
-            detail_weight: 0.0,
-            detail_threshold_db: 6.0,
-            // No click term: with cycles centred in silence, the click filter passes the
-            // error at the cycle's abrupt edges, which then outweighs everything else (wheeze
-            // reconstruction tonality fell from 1.94 to 0.15 dB with it on the demo corpus).
-            // The texture supplies the clicks. Tone weight 100: on the demo corpus the
+            // Tone weight 100: on the demo corpus the
             // reconstructions keep 76% of the training wheezes' tone columns (30: 62%, 10:
             // 32%) for 0.1 dB more error (2.40 against 2.30 dB MAE on validation), and a
             // prior with a tone plan then renders 56% of its planned tone columns (10: 16%).
             detail_loss: DetailLoss {
                 tone_weight: 100.0,
-                click_weight: 0.0,
                 ..DetailLoss::default()
             },
             texture_shrinkage: crate::texture::DEFAULT_SHRINKAGE,
             random_placement: true,
             resume: false,
             allow_data_change: false,
+            retired_detail_weight: Retired,
+            retired_detail_threshold_db: Retired,
         }
     }
 }
@@ -157,13 +157,31 @@ impl VqVaeTrainConfig {
         if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
             return Err(Error::config("lr", "must be a positive number"));
         }
-        if !(cfg.detail_weight.is_finite() && cfg.detail_weight >= 0.0) {
-            return Err(Error::config(
-                "detail_weight",
-                "must be a finite number >= 0",
-            ));
-        }
         cfg.detail_loss.validate()?;
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_configs_with_removed_detail_fields_still_read() {
+        let mut old = serde_json::to_value(VqVaeTrainConfig::default()).unwrap();
+        old["detail_weight"] = serde_json::json!(0.0);
+        old["detail_threshold_db"] = serde_json::json!(6.0);
+        old["detail_loss"]["click_weight"] = serde_json::json!(0.0);
+        old["detail_loss"]["click_bins"] = serde_json::json!(9);
+        old["detail_loss"]["click_frames"] = serde_json::json!(5);
+        let read: VqVaeTrainConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(read, VqVaeTrainConfig::default());
+        let written = serde_json::to_value(&read).unwrap();
+        assert!(written.get("detail_weight").is_none());
+        assert!(written["detail_loss"].get("click_weight").is_none());
+        // Unknown fields are still refused.
+        let mut typo = serde_json::to_value(VqVaeTrainConfig::default()).unwrap();
+        typo["epoch"] = serde_json::json!(3);
+        assert!(serde_json::from_value::<VqVaeTrainConfig>(typo).is_err());
     }
 }

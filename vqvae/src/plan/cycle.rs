@@ -167,6 +167,30 @@ pub fn presented_examples(examples: &ExampleConfig) -> ExampleConfig {
     }
 }
 
+/// The plan tokens of one sequence of `seq_len` codes over `columns` time columns (raster
+/// order, time outer) whose cycle occupies the columns `cycle`: token 0 for the columns before
+/// the cycle, `columns + 1` for those after it, and within it the number of cycle columns
+/// left, this one included (`cycle.end - column`). Position `i` (which predicts code `i`)
+/// carries the token of code `i`'s column, so the prior always knows how much of the cycle
+/// remains. An empty or out-of-range `cycle` is clamped to the grid.
+pub fn plan_tokens(columns: usize, seq_len: usize, cycle: std::ops::Range<usize>) -> Vec<usize> {
+    let per = seq_len / columns.max(1);
+    let end = cycle.end.min(columns);
+    let start = cycle.start.min(end);
+    (0..seq_len)
+        .map(|i| {
+            let col = i / per.max(1);
+            if col < start {
+                0
+            } else if col >= end {
+                columns + 1
+            } else {
+                end - col
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +318,15 @@ mod tests {
         assert_eq!(cycle_span(&db, 4, 5), Some(2..4));
         let t = tile(&db, 4, 5, 2..4);
         assert_eq!(&t[..5], &[0.0; 5]);
+    }
+
+    #[test]
+    fn plan_tokens_by_hand() {
+        // 4 columns of 2 codes; the cycle in columns 1..3.
+        assert_eq!(plan_tokens(4, 8, 1..3), vec![0, 0, 2, 2, 1, 1, 5, 5]);
+        // A cycle over the whole grid counts down from 4; out-of-range ends are clamped.
+        assert_eq!(plan_tokens(4, 4, 0..9), vec![4, 3, 2, 1]);
+        let (start, end) = (3, 2);
+        assert_eq!(plan_tokens(4, 4, start..end), vec![0, 0, 5, 5]);
     }
 }

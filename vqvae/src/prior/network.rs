@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::{attend, causal_attention, split_heads};
+use crate::retired::Retired;
 use crate::{Error, Result};
 
 /// Architecture of the prior (saved in the prior's `config.json`).
@@ -37,27 +38,29 @@ pub struct PriorConfig {
     pub d_ff: usize,
     /// Dropout probability on the residual branches and embeddings while training.
     pub dropout: f64,
-    /// Probability that a training sequence's class token is replaced by the "no class"
-    /// token (index `num_classes` of the class embedding), so that the same network also
-    /// learns the unconditional distribution and sampling can use classifier-free guidance
-    /// ([`crate::SamplingConfig::guidance`]). 0, the default (also what configs written
-    /// before this field existed read as), builds no such token: on the demo corpus 0.1 cost
-    /// 0.06 bits/code and guidance up to 3 did not measurably sharpen the samples.
-    #[serde(default)]
-    pub class_dropout: f64,
     /// Time columns of the code grid over which the prior is told where the breathing cycle
-    /// lies (its *plan*, see [`plan_tokens`]), or 0 for no plan (also what configs written
+    /// lies (its *plan*, see `plan_tokens`), or 0 for no plan (also what configs written
     /// before this field existed read as). With cycles centred in silence (see
-    /// [`crate::cycle`]) a prior without a plan rarely ended its cycles: it had to decide the
+    /// `plan::cycle`) a prior without a plan rarely ended its cycles: it had to decide the
     /// length one code at a time, and ran on into the silence.
     #[serde(default)]
     pub plan_columns: usize,
-    /// Tone tokens folded into the plan (see [`crate::tone`]), or 0 for none (also what
+    /// Tone tokens folded into the plan (see `plan::tone`), or 0 for none (also what
     /// configs written before this field existed read as). A plan token is then
     /// `cycle + (plan_columns + 2) * tone`, and the prior adds a learned embedding of each
     /// part. Needs `plan_columns > 0`.
     #[serde(default)]
     pub tone_tokens: usize,
+    /// Removed: class dropout for classifier-free guidance (on the demo corpus 0.1 cost 0.06
+    /// bits/code and guidance up to 3 did not measurably sharpen the samples). Older configs
+    /// read as 0; a prior trained with it cannot be loaded.
+    #[doc(hidden)]
+    #[serde(
+        rename = "class_dropout",
+        deserialize_with = "Retired::zero",
+        skip_serializing
+    )]
+    pub retired_class_dropout: Retired,
 }
 
 impl Default for PriorConfig {
@@ -71,9 +74,9 @@ impl Default for PriorConfig {
             n_layers: 3,
             d_ff: 512,
             dropout: 0.1,
-            class_dropout: 0.0,
             plan_columns: 0,
             tone_tokens: 0,
+            retired_class_dropout: Retired,
         }
     }
 }
@@ -116,9 +119,6 @@ impl PriorConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::config("dropout", "must lie in [0, 1)"));
         }
-        if !(0.0..1.0).contains(&self.class_dropout) {
-            return Err(Error::config("class_dropout", "must lie in [0, 1)"));
-        }
         if self.plan_columns > 0 && !self.seq_len.is_multiple_of(self.plan_columns) {
             return Err(Error::config(
                 "plan_columns",
@@ -137,25 +137,13 @@ impl PriorConfig {
         Ok(())
     }
 
-    /// Rows of the class embedding: one per class, plus the "no class" token when trained
-    /// with class dropout.
-    pub fn class_tokens(&self) -> usize {
-        self.num_classes + usize::from(self.has_null_class())
-    }
-
-    /// Whether the prior has a "no class" token (index `num_classes`) and so supports
-    /// classifier-free guidance.
-    pub fn has_null_class(&self) -> bool {
-        self.class_dropout > 0.0
-    }
-
     /// Builds the prior on `device`.
     pub fn init(&self, device: &Device) -> Result<Prior> {
         self.validate()?;
         let d = self.d_model;
         Ok(Prior {
             code_embedding: EmbeddingConfig::new(self.vocab_size, d).init(device),
-            class_embedding: EmbeddingConfig::new(self.class_tokens(), d).init(device),
+            class_embedding: EmbeddingConfig::new(self.num_classes, d).init(device),
             position: EmbeddingConfig::new(self.seq_len, d).init(device),
             plan: (self.plan_columns > 0)
                 .then(|| EmbeddingConfig::new(self.plan_columns + 2, d).init(device)),
@@ -194,21 +182,6 @@ pub struct DropoutRng {
 }
 
 impl DropoutRng {
-    /// `classes` with each entry replaced by `null_class` with probability `prob` (one draw
-    /// per entry, in order).
-    pub fn drop_classes(&mut self, classes: &[usize], prob: f64, null_class: usize) -> Vec<usize> {
-        classes
-            .iter()
-            .map(|&c| {
-                if self.rng.random::<f64>() < prob {
-                    null_class
-                } else {
-                    c
-                }
-            })
-            .collect()
-    }
-
     fn apply(&mut self, x: Tensor<3>) -> Tensor<3> {
         if self.prob <= 0.0 {
             return x;
@@ -350,14 +323,7 @@ impl Prior {
         self.seq_len
     }
 
-    /// The "no class" token's index, when the prior was trained with class dropout (see
-    /// [`PriorConfig::class_dropout`]).
-    pub fn null_class(&self) -> Option<usize> {
-        let [rows, _] = self.class_embedding.weight.dims();
-        (rows > self.num_classes).then_some(self.num_classes)
-    }
-
-    /// Time columns of the cycle plan, 0 when the prior takes none (see [`plan_tokens`]).
+    /// Time columns of the cycle plan, 0 when the prior takes none (see `plan_tokens`).
     pub fn plan_columns(&self) -> usize {
         if self.plan.is_some() {
             self.plan_columns
@@ -432,7 +398,7 @@ impl Prior {
     /// - `classes`: `[batch]`
     /// - `codes`: `[batch, t]` with `t < seq_len` (the codes seen so far; `None` or `t = 0` for
     ///   the class token alone)
-    /// - `plan`: `[batch, seq_len]` plan tokens ([`plan_tokens`]); needed by a prior with
+    /// - `plan`: `[batch, seq_len]` plan tokens (`plan_tokens`); needed by a prior with
     ///   [`PriorConfig::plan_columns`] > 0 (without it, it sees no plan), ignored otherwise
     /// - returns `[batch, t + 1, vocab_size]`: row `i` predicts code `i`.
     pub fn forward(
@@ -513,30 +479,6 @@ impl Prior {
     }
 }
 
-/// The plan tokens of one sequence of `seq_len` codes over `columns` time columns (raster
-/// order, time outer) whose cycle occupies the columns `cycle`: token 0 for the columns before
-/// the cycle, `columns + 1` for those after it, and within it the number of cycle columns
-/// left, this one included (`cycle.end - column`). Position `i` (which predicts code `i`)
-/// carries the token of code `i`'s column, so the prior always knows how much of the cycle
-/// remains. An empty or out-of-range `cycle` is clamped to the grid.
-pub fn plan_tokens(columns: usize, seq_len: usize, cycle: std::ops::Range<usize>) -> Vec<usize> {
-    let per = seq_len / columns.max(1);
-    let end = cycle.end.min(columns);
-    let start = cycle.start.min(end);
-    (0..seq_len)
-        .map(|i| {
-            let col = i / per.max(1);
-            if col < start {
-                0
-            } else if col >= end {
-                columns + 1
-            } else {
-                end - col
-            }
-        })
-        .collect()
-}
-
 /// Mean cross-entropy of `logits` against integer `targets`.
 ///
 /// # Shapes
@@ -551,6 +493,7 @@ pub fn cross_entropy(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::cycle::plan_tokens;
 
     fn tiny() -> PriorConfig {
         PriorConfig {
@@ -562,9 +505,9 @@ mod tests {
             n_layers: 2,
             d_ff: 32,
             dropout: 0.0,
-            class_dropout: 0.0,
             plan_columns: 0,
             tone_tokens: 0,
+            retired_class_dropout: Retired,
         }
     }
 
@@ -603,16 +546,6 @@ mod tests {
         for (x, y) in la.iter().zip(&lb) {
             assert!((x - y).abs() < 1e-5);
         }
-    }
-
-    #[test]
-    fn plan_tokens_by_hand() {
-        // 4 columns of 2 codes; the cycle in columns 1..3.
-        assert_eq!(plan_tokens(4, 8, 1..3), vec![0, 0, 2, 2, 1, 1, 5, 5]);
-        // A cycle over the whole grid counts down from 4; out-of-range ends are clamped.
-        assert_eq!(plan_tokens(4, 4, 0..9), vec![4, 3, 2, 1]);
-        let (start, end) = (3, 2);
-        assert_eq!(plan_tokens(4, 4, start..end), vec![0, 0, 5, 5]);
     }
 
     #[test]
@@ -683,7 +616,7 @@ mod tests {
         let cycle = plan_tokens(5, 10, 0..5);
         let plain = run(cycle.clone());
         // A tone at position 1 changes the logits from position 1 on, not at position 0.
-        let toned = run(crate::tone::combine(
+        let toned = run(crate::plan::tone::combine(
             &cycle,
             &[0, 2, 0, 0, 0, 0, 0, 0, 0, 0],
             7,
@@ -718,8 +651,8 @@ mod tests {
         if cfg.tone_tokens > 0 {
             // Tones in a few positions: tone token 2 in the first sequence's second column,
             // 1 and 2 in the second's third.
-            plans[0] = crate::tone::combine(&plans[0], &[0, 0, 2, 2, 0, 0, 0, 0, 0, 0], 7);
-            plans[1] = crate::tone::combine(&plans[1], &[0, 0, 0, 0, 1, 2, 0, 0, 0, 0], 7);
+            plans[0] = crate::plan::tone::combine(&plans[0], &[0, 0, 2, 2, 0, 0, 0, 0, 0, 0], 7);
+            plans[1] = crate::plan::tone::combine(&plans[1], &[0, 0, 0, 0, 1, 2, 0, 0, 0, 0], 7);
         }
         let plan_t = (cfg.plan_columns > 0).then(|| {
             let v: Vec<i64> = plans.iter().flatten().map(|&x| x as i64).collect();
@@ -754,5 +687,25 @@ mod tests {
             }
         }
         assert_eq!(cache.len(), 7);
+    }
+
+    #[test]
+    fn older_configs_with_class_dropout_zero_still_read() {
+        let mut old = serde_json::to_value(tiny()).unwrap();
+        old["class_dropout"] = serde_json::json!(0.0);
+        let read: PriorConfig = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(read, tiny());
+        assert!(
+            serde_json::to_value(&read)
+                .unwrap()
+                .get("class_dropout")
+                .is_none()
+        );
+        // A prior trained with class dropout has a class embedding this version cannot build.
+        old["class_dropout"] = serde_json::json!(0.2);
+        let err = serde_json::from_value::<PriorConfig>(old)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("class_dropout"), "{err}");
     }
 }

@@ -15,8 +15,8 @@
 //!   Crackles (short broadband clicks) raise it; the breathing envelope, being slow, does not.
 //!
 //! - **toned** (0 or 1): whether at least [`TONED_WINDOWS`] of the spectrogram's 8-frame
-//!   windows hold a tone, a peak at least [`crate::tone::TONE_THRESHOLD_DB`] above its
-//!   neighbourhood over frequency ([`crate::tone::tone_track`]). Its mean over a set is the
+//!   windows hold a tone, a peak at least `TONE_THRESHOLD_DB` above its
+//!   neighbourhood over frequency (`tone_track`). Its mean over a set is the
 //!   share of examples with a tone: on the demo corpus about half of the real wheeze cycles,
 //!   a few percent of the normal ones. Mean tonality mixes how many examples carry a tone
 //!   with how strong it is, and also rises with blotchy noise; this counts tones.
@@ -25,7 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::window::{median, window};
+use crate::analysis::window::{median, window};
 
 /// Detail statistics of one spectrogram, or their mean over a set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ pub fn detail_stats(db: &[f32], n_mels: usize, n_frames: usize) -> DetailStats {
     }
     let mut buf = Vec::with_capacity(TONAL_MEDIAN.max(TRANSIENT_MEDIAN));
     let mut tonal_sum = 0f64;
-    let band = crate::tone::tonal_band(n_mels);
+    let band = crate::plan::tone::tonal_band(n_mels);
     for t in 0..n_frames {
         let mut peak = f32::NEG_INFINITY;
         for f in band.clone() {
@@ -102,12 +102,12 @@ pub fn detail_stats(db: &[f32], n_mels: usize, n_frames: usize) -> DetailStats {
     let idx = ((n_frames - 1) as f64 * TRANSIENT_PERCENTILE).round() as usize;
 
     let windows = n_frames.div_ceil(TONED_WINDOW);
-    let toned = crate::tone::tone_track(
+    let toned = crate::plan::tone::tone_track(
         db,
         n_mels,
         n_frames,
         windows,
-        crate::tone::TONE_THRESHOLD_DB,
+        crate::plan::tone::TONE_THRESHOLD_DB,
     )
     .map_or(0, |t| t.iter().flatten().count());
 

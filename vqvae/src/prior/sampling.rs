@@ -7,7 +7,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::prior::{KvCache, Prior};
+use crate::prior::network::{KvCache, Prior};
+use crate::retired::Retired;
 use crate::{Error, Result};
 
 /// How to turn the prior's logits into a code.
@@ -21,12 +22,14 @@ pub struct SamplingConfig {
     pub top_k: Option<usize>,
     /// Keep the smallest set of most likely codes whose probability reaches `p`.
     pub top_p: Option<f32>,
-    /// Classifier-free guidance scale `w`: the logits used are
-    /// `unconditional + w * (conditional - unconditional)`, so `w > 1` strengthens what is
-    /// specific to the class (at the cost of variety) and `w = 1` (or `None`) samples the
-    /// conditional model as it is. Needs a prior trained with class dropout.
-    #[serde(default)]
-    pub guidance: Option<f32>,
+    /// Removed: classifier-free guidance (it did not help); read as null from older requests.
+    #[doc(hidden)]
+    #[serde(
+        rename = "guidance",
+        deserialize_with = "Retired::null",
+        skip_serializing
+    )]
+    pub retired_guidance: Retired,
 }
 
 impl Default for SamplingConfig {
@@ -35,7 +38,7 @@ impl Default for SamplingConfig {
             temperature: 1.0,
             top_k: None,
             top_p: None,
-            guidance: None,
+            retired_guidance: Retired,
         }
     }
 }
@@ -47,14 +50,6 @@ impl SamplingConfig {
             return Err(Error::config(
                 "temperature",
                 format!("must be a finite number >= 0, got {}", self.temperature),
-            ));
-        }
-        if let Some(w) = self.guidance
-            && !(w.is_finite() && w >= 0.0)
-        {
-            return Err(Error::config(
-                "guidance",
-                format!("must be a finite number >= 0, got {w}"),
             ));
         }
         if self.top_k == Some(0) {
@@ -142,7 +137,7 @@ pub fn sample_codes(
     sample_codes_planned(prior, classes, &[], seeds, cfg, use_cache, device)
 }
 
-/// [`sample_codes`] for a prior that takes a cycle plan ([`crate::prior::plan_tokens`]):
+/// [`sample_codes`] for a prior that takes a cycle plan (`plan_tokens`):
 /// `plans[i]` (`seq_len` tokens) tells sequence `i` where its cycle lies. `plans` must be
 /// empty for a prior without a plan, and given for one with.
 pub fn sample_codes_planned(
@@ -189,45 +184,29 @@ pub fn sample_codes_planned(
     if b == 0 {
         return Ok(Vec::new());
     }
-    // With guidance, rows b..2b run the same sequences with the "no class" token.
-    let guidance = cfg.guidance.filter(|&w| w != 1.0);
-    let null = match guidance {
-        Some(_) => Some(prior.null_class().ok_or_else(|| {
-            Error::config(
-                "guidance",
-                "needs a prior trained with class_dropout > 0 (it learns the unconditional \
-                 model alongside); retrain the prior or sample without guidance",
-            )
-        })?),
-        None => None,
-    };
-    let rows = if null.is_some() { 2 * b } else { b };
+    let rows = b;
     let n = prior.seq_len();
     let mut rngs: Vec<ChaCha8Rng> = seeds
         .iter()
         .map(|&s| auscult_experiment::seeded_rng(s, SAMPLING_STREAM))
         .collect();
-    let class_ids: Vec<i64> = classes
-        .iter()
-        .map(|&c| c as i64)
-        .chain(null.iter().flat_map(|&u| std::iter::repeat_n(u as i64, b)))
-        .collect();
+    let class_ids: Vec<i64> = classes.iter().map(|&c| c as i64).collect();
     let class_t = Tensor::<1, Int>::from_data(TensorData::new(class_ids, [rows]), device);
-    // Row r follows the plan of sequence r % b (the unconditional rows share it).
+    // Row r follows the plan of sequence r.
     let plan_at = |t: usize| -> Option<Tensor<1, Int>> {
         (!plans.is_empty()).then(|| {
-            let col: Vec<i64> = (0..rows).map(|r| plans[r % b][t] as i64).collect();
+            let col: Vec<i64> = (0..rows).map(|r| plans[r][t] as i64).collect();
             Tensor::<1, Int>::from_data(TensorData::new(col, [rows]), device)
         })
     };
     let plan_all = (!plans.is_empty()).then(|| {
         let flat: Vec<i64> = (0..rows)
-            .flat_map(|r| plans[r % b].iter().map(|&x| x as i64))
+            .flat_map(|r| plans[r].iter().map(|&x| x as i64))
             .collect();
         Tensor::<2, Int>::from_data(TensorData::new(flat, [rows, n]), device)
     });
-    // Row r of the model's batch continues sequence r % b.
-    let seq_of = |r: usize| r % b;
+    // Row r of the model's batch continues sequence r.
+    let seq_of = |r: usize| r;
     let mut out: Vec<Vec<usize>> = vec![Vec::with_capacity(n); b];
     let mut cache = KvCache::default();
     for t in 0..n {
@@ -249,13 +228,7 @@ pub fn sample_codes_planned(
             all.slice([0..rows, t..t + 1, 0..v]).reshape([rows, v])
         };
         let [_, v] = logits.dims();
-        let mut values: Vec<f32> = logits.try_into_vec_as::<f32>().map_err(Error::tensor)?;
-        if let Some(w) = guidance {
-            let (cond, uncond) = values.split_at_mut(b * v);
-            for (c, u) in cond.iter_mut().zip(uncond.iter()) {
-                *c = *u + w * (*c - *u);
-            }
-        }
+        let values: Vec<f32> = logits.try_into_vec_as::<f32>().map_err(Error::tensor)?;
         for (row, (seq, rng)) in out.iter_mut().zip(rngs.iter_mut()).enumerate() {
             seq.push(cfg.sample(&values[row * v..(row + 1) * v], rng));
         }
@@ -269,7 +242,7 @@ const SAMPLING_STREAM: u64 = 7;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prior::PriorConfig;
+    use crate::prior::network::PriorConfig;
 
     #[test]
     fn filters_by_hand() {
@@ -315,8 +288,8 @@ mod tests {
         );
     }
 
-    /// A tiny prior over 12 codes of 11 values, 2 classes, with `class_dropout`.
-    fn tiny_prior(class_dropout: f64) -> PriorConfig {
+    /// A tiny prior over 12 codes of 11 values, 2 classes.
+    fn tiny_prior() -> PriorConfig {
         PriorConfig {
             vocab_size: 11,
             num_classes: 2,
@@ -326,22 +299,22 @@ mod tests {
             n_layers: 2,
             d_ff: 32,
             dropout: 0.0,
-            class_dropout,
             plan_columns: 0,
             tone_tokens: 0,
+            ..PriorConfig::default()
         }
     }
 
     #[test]
     fn same_seed_same_codes_with_and_without_cache() {
         let device = Device::flex();
-        let cfg = tiny_prior(0.0);
+        let cfg = tiny_prior();
         let prior = cfg.init(&device).unwrap();
         let sc = SamplingConfig {
             temperature: 1.0,
             top_k: Some(8),
             top_p: Some(0.95),
-            guidance: None,
+            ..SamplingConfig::default()
         };
         let classes = [0, 1, 1];
         let seeds = [10, 11, 12];
@@ -363,13 +336,13 @@ mod tests {
         let device = Device::flex();
         let cfg = PriorConfig {
             plan_columns: 4,
-            ..tiny_prior(0.0)
+            ..tiny_prior()
         };
         let prior = cfg.init(&device).unwrap();
         let sc = SamplingConfig::default();
         let plans = vec![
-            crate::prior::plan_tokens(4, 12, 1..3),
-            crate::prior::plan_tokens(4, 12, 0..4),
+            crate::plan::cycle::plan_tokens(4, 12, 1..3),
+            crate::plan::cycle::plan_tokens(4, 12, 0..4),
         ];
         let run = |plans: &[Vec<usize>], cache: bool| {
             sample_codes_planned(&prior, &[0, 1], plans, &[5, 6], &sc, cache, &device)
@@ -383,55 +356,25 @@ mod tests {
         // A planned prior needs plans; a plan-less one takes none; plans must fit.
         assert!(run(&[], true).is_err());
         assert!(run(&plans[..1], true).is_err());
-        let plain = tiny_prior(0.0).init(&device).unwrap();
+        let plain = tiny_prior().init(&device).unwrap();
         assert!(
             sample_codes_planned(&plain, &[0, 1], &plans, &[5, 6], &sc, true, &device).is_err()
         );
     }
 
     #[test]
-    fn guidance_mixes_conditional_and_unconditional_logits() {
-        let device = Device::flex();
-        let cfg = tiny_prior(0.1);
-        let prior = cfg.init(&device).unwrap();
-        assert_eq!(prior.null_class(), Some(2));
-        let guided = |w: Option<f32>| SamplingConfig {
-            temperature: 1.0,
-            top_k: None,
-            top_p: None,
-            guidance: w,
-        };
-        let (classes, seeds) = ([0, 1, 1], [3, 4, 5]);
-        let run = |sc: &SamplingConfig, classes: &[usize], cache: bool| {
-            sample_codes(&prior, classes, &seeds, sc, cache, &device).unwrap()
-        };
-        // Cached and uncached agree under guidance too.
-        let g3 = run(&guided(Some(3.0)), &classes, true);
-        assert_eq!(g3, run(&guided(Some(3.0)), &classes, false));
-        // w = 1 is the conditional model itself; w = 0 the unconditional one, that is the
-        // "no class" token sampled directly.
+    fn older_requests_with_guidance_null_still_read() {
+        let old: SamplingConfig =
+            serde_json::from_str(r#"{"temperature": 0.8, "guidance": null}"#).unwrap();
+        assert_eq!(old.temperature, 0.8);
         assert_eq!(
-            run(&guided(Some(1.0)), &classes, true),
-            run(&guided(None), &classes, true)
+            serde_json::to_value(&old).unwrap(),
+            serde_json::json!({"temperature": 0.800000011920929, "top_k": null, "top_p": null})
         );
-        assert_eq!(
-            run(&guided(Some(0.0)), &classes, true),
-            run(&guided(None), &[2, 2, 2], true)
-        );
-        assert_ne!(g3, run(&guided(None), &classes, true));
-        // A prior without the "no class" token cannot guide; bad scales are refused.
-        let plain = PriorConfig {
-            class_dropout: 0.0,
-            ..cfg
-        }
-        .init(&device)
-        .unwrap();
-        assert_eq!(plain.null_class(), None);
-        let err = sample_codes(&plain, &[0], &[1], &guided(Some(2.0)), true, &device)
+        let err = serde_json::from_str::<SamplingConfig>(r#"{"guidance": 2.0}"#)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("class_dropout"), "{err}");
-        assert!(guided(Some(-1.0)).validate().is_err());
-        assert!(guided(Some(f32::NAN)).validate().is_err());
+        assert!(err.contains("guidance"), "{err}");
+        assert!(serde_json::from_str::<SamplingConfig>(r#"{"temprature": 1.0}"#).is_err());
     }
 }

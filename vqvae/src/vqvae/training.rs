@@ -1,156 +1,33 @@
 //! Training the VQ-VAE: epochs, validation, checkpoints with resume, metrics, the final class
 //! prototypes and the report.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use auscult_datasets::{Example, ExampleSet};
+use auscult_datasets::ExampleSet;
 use auscult_experiment::{
-    Checkpoint, MetricsLog, Progress, Provenance, RunDir, Start, TrainingState, epoch_rng,
-    load_module, load_optimizer, restore_rng, rng_position, seeded_rng,
+    Checkpoint, MetricsLog, Progress, RunDir, Start, TrainingState, epoch_rng, load_module,
+    load_optimizer, restore_rng, rng_position, seeded_rng,
 };
 use burn::module::Module;
 use rand::Rng;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 
-use crate::config::VqVaeTrainConfig;
-use crate::data::{LogMel, Normalizer, detail_weights, fit_normalizer, vq_batch};
-use crate::detail::{DetailStats, class_detail_stats};
+use crate::data::{LogMel, Normalizer, fit_normalizer, vq_batch};
 use crate::features::log_mels;
-use crate::quantizer::CodeUsage;
+use crate::provenance::{provenance, verify_data};
 use crate::texture::{TEXTURE_FILE, Texture};
-use crate::trainer::VqVaeTrainer;
-use crate::vqvae_model::{
+use crate::vqvae::config::VqVaeTrainConfig;
+use crate::vqvae::model::{
     CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, PROVENANCE_FILE, VQ_STATE_FILE, VqParts, VqState,
     run_pass,
 };
+use crate::vqvae::quantizer::CodeUsage;
+use crate::vqvae::report::{
+    VqEpochMetrics, VqVaeReport, detail_by_class, quality, reconstructions_png,
+};
+use crate::vqvae::step::VqVaeTrainer;
 use crate::{Error, Result};
-
-/// One line of the VQ-VAE's `metrics.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VqEpochMetrics {
-    /// Epoch (1-based).
-    pub epoch: usize,
-    /// Optimiser steps so far.
-    pub step: usize,
-    /// Learning rate of the epoch's last step.
-    pub lr: f64,
-    /// Mean reconstruction loss (normalised log-Mel, detail-weighted) over the epoch's steps.
-    pub train_reconstruction: f64,
-    /// Mean commitment loss (weighted).
-    pub train_commitment: f64,
-    /// Distinct codes used over the epoch.
-    pub train_codes_used: usize,
-    /// Perplexity of the epoch's code use.
-    pub train_perplexity: f64,
-    /// Codebook entries restarted during the epoch.
-    pub restarted: usize,
-    /// Validation reconstruction MSE, when there is a validation split.
-    pub val_reconstruction: Option<f64>,
-    /// Validation reconstruction mean absolute error in dB.
-    pub val_mae_db: Option<f64>,
-    /// Distinct codes used on validation.
-    pub val_codes_used: Option<usize>,
-    /// Perplexity of the codes on validation.
-    pub val_perplexity: Option<f64>,
-    /// Seconds spent in the epoch's training steps.
-    pub seconds: f64,
-    /// Training steps per second.
-    pub steps_per_s: f64,
-}
-
-/// What a VQ-VAE training run reached (saved as `report.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VqVaeReport {
-    /// The run directory.
-    pub dir: PathBuf,
-    /// Epochs completed.
-    pub epochs: usize,
-    /// Optimiser steps taken.
-    pub steps: usize,
-    /// Wall-clock seconds of this invocation.
-    pub seconds: f64,
-    /// Training steps per second (this invocation).
-    pub steps_per_s: f64,
-    /// Split the numbers below were measured on (`val`, or `train` when there is none).
-    pub eval_split: String,
-    /// Examples in that split.
-    pub eval_examples: usize,
-    /// Reconstruction MSE in the normalised log-Mel domain. For zero-padded examples this
-    /// and the errors below cover each cycle's frames, not the silence around it.
-    pub reconstruction_mse: f64,
-    /// Reconstruction mean absolute error, dB.
-    pub reconstruction_mae_db: f64,
-    /// Reconstruction root-mean-square error, dB.
-    pub reconstruction_rmse_db: f64,
-    /// Distinct codes used on the split.
-    pub codes_used: usize,
-    /// Codebook size K.
-    pub codebook_size: usize,
-    /// Perplexity of the codes on the split.
-    pub perplexity: f64,
-    /// The code grid `[frequency, time]`.
-    pub grid: [usize; 2],
-    /// Originals beside reconstructions.
-    pub reconstructions_png: PathBuf,
-    /// Per class of the training split: detail statistics of the originals and of their
-    /// reconstructions (does the code carry wheeze tones and crackle clicks?).
-    #[serde(default)]
-    pub detail: Vec<ClassDetail>,
-    /// How this invocation began: a new run, resumed from a checkpoint, or started again
-    /// because `--resume` found no committed checkpoint.
-    #[serde(default)]
-    pub start: Start,
-}
-
-/// Detail statistics ([`crate::detail`]) of one class, real against modelled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClassDetail {
-    /// Class name.
-    pub class: String,
-    /// Examples of the class.
-    pub examples: usize,
-    /// Mean statistics of the real spectrograms.
-    pub real: Option<DetailStats>,
-    /// Mean statistics of the reconstructions (VQ-VAE) or generated samples (prior).
-    pub modelled: Option<DetailStats>,
-}
-
-/// Per-class detail statistics of real spectrograms and of their reconstructions (both dB,
-/// `[n_mels][n_frames]`).
-pub(crate) fn detail_by_class(
-    classes: &[String],
-    real: &[LogMel],
-    modelled: &[Vec<f32>],
-    n_mels: usize,
-    n_frames: usize,
-) -> Vec<ClassDetail> {
-    let r = class_detail_stats(
-        real.iter().map(|x| (x.label, x.data.as_slice())),
-        classes.len(),
-        n_mels,
-        n_frames,
-    );
-    let g = class_detail_stats(
-        real.iter()
-            .zip(modelled)
-            .map(|(x, y)| (x.label, y.as_slice())),
-        classes.len(),
-        n_mels,
-        n_frames,
-    );
-    classes
-        .iter()
-        .enumerate()
-        .map(|(c, name)| ClassDetail {
-            class: name.clone(),
-            examples: real.iter().filter(|x| x.label == c).count(),
-            real: r[c],
-            modelled: g[c],
-        })
-        .collect()
-}
 
 /// Random stream of the epoch shuffles.
 const SHUFFLE_STREAM: u64 = 1;
@@ -173,163 +50,8 @@ fn normalised(data: &[LogMel], norm: &Normalizer) -> Vec<LogMel> {
         .collect()
 }
 
-/// The distinct source files of `examples` that exist, sorted: what the provenance
-/// fingerprints.
-fn source_files(examples: &[&[Example]]) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = examples
-        .iter()
-        .flat_map(|s| s.iter().map(|e| e.source.clone()))
-        .filter(|f| f.is_file())
-        .collect();
-    files.sort();
-    files.dedup();
-    files
-}
-
-/// Provenance of a run over `examples`: the distinct source files.
-pub(crate) fn provenance(examples: &[&[Example]], seed: u64) -> Result<Provenance> {
-    let files = source_files(examples);
-    let mut roots: Vec<PathBuf> = files
-        .iter()
-        .filter_map(|f| f.parent().map(Path::to_path_buf))
-        .collect();
-    roots.sort();
-    roots.dedup();
-    Ok(Provenance::new(roots, &files, seed)?)
-}
-
-/// Checks, before a resume, that `examples` come from the files the run in `run` recorded in
-/// its `provenance.json` (a run without one passes).
-pub(crate) fn verify_data(run: &RunDir, examples: &[&[Example]]) -> Result<()> {
-    if !run.file(PROVENANCE_FILE).is_file() {
-        return Ok(());
-    }
-    let recorded: Provenance = run.load_json(PROVENANCE_FILE)?;
-    Ok(recorded.verify_data(run.path(), &source_files(examples))?)
-}
-
-/// Reconstruction quality of a pass over normalised `data`.
-struct Quality {
-    mse: f64,
-    mae_db: f64,
-    rmse_db: f64,
-    usage: CodeUsage,
-}
-
-///
-/// With `cycle_only` (zero-padded examples), the errors are measured over each example's cycle
-/// frames only (see [`crate::cycle::cycle_span`]), so that the easy silence around a cycle
-/// does not flatter them and they compare with those of repeat-padded examples.
-fn quality(
-    parts: VqParts<'_>,
-    data: &[LogMel],
-    norm: &Normalizer,
-    batch_size: usize,
-    cycle_only: bool,
-    device: &burn::tensor::Device,
-) -> Result<(Quality, Vec<Vec<f32>>)> {
-    let refs: Vec<&LogMel> = data.iter().collect();
-    let pass = run_pass(parts, &refs, batch_size, true, device)?;
-    let (n_mels, n_frames) = (parts.config.n_mels, parts.config.n_frames);
-    let (mut se, mut ae, mut se_db, mut count) = (0f64, 0f64, 0f64, 0usize);
-    let mut usage = CodeUsage::new(parts.config.codebook_size);
-    for (x, (r, codes)) in data
-        .iter()
-        .zip(pass.reconstructions.iter().zip(&pass.codes))
-    {
-        usage.add(codes);
-        let span = if cycle_only {
-            let mut db = x.data.clone();
-            norm.denormalise(&mut db);
-            crate::cycle::cycle_span(&db, n_mels, n_frames).unwrap_or(0..n_frames)
-        } else {
-            0..n_frames
-        };
-        for (i, (a, b)) in x.data.iter().zip(r).enumerate() {
-            if !span.contains(&(i % n_frames)) {
-                continue;
-            }
-            let d = f64::from(a - b);
-            let d_db = d * f64::from(norm.std[i / n_frames]);
-            se += d * d;
-            ae += d_db.abs();
-            se_db += d_db * d_db;
-            count += 1;
-        }
-    }
-    let count = count.max(1) as f64;
-    Ok((
-        Quality {
-            mse: se / count,
-            mae_db: ae / count,
-            rmse_db: (se_db / count).sqrt(),
-            usage,
-        },
-        pass.reconstructions,
-    ))
-}
-
-/// Writes `reconstructions.png`: originals beside reconstructions (dB), classes in turn.
-fn reconstructions_png(
-    path: &Path,
-    data: &[LogMel],
-    recon: &[Vec<f32>],
-    norm: &Normalizer,
-    cfg: &VqVaeTrainConfig,
-) -> Result<()> {
-    let (m, f) = (cfg.model.n_mels, cfg.model.n_frames);
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); cfg.classes.len()];
-    for (i, x) in data.iter().enumerate() {
-        if let Some(v) = by_class.get_mut(x.label) {
-            v.push(i);
-        }
-    }
-    let mut chosen = Vec::new();
-    let mut round = 0;
-    while chosen.len() < cfg.reconstructions.max(1) && by_class.iter().any(|v| v.len() > round) {
-        for v in &by_class {
-            if let Some(&i) = v.get(round)
-                && chosen.len() < cfg.reconstructions.max(1)
-            {
-                chosen.push(i);
-            }
-        }
-        round += 1;
-    }
-    let mut tiles = Vec::with_capacity(2 * chosen.len());
-    for &i in &chosen {
-        let class = cfg.classes.get(data[i].label).cloned().unwrap_or_default();
-        let mut orig = data[i].data.clone();
-        norm.denormalise(&mut orig);
-        let mut rec = recon[i].clone();
-        norm.denormalise(&mut rec);
-        tiles.push(auscult_plot::Tile {
-            label: format!("{class}: original"),
-            data: orig,
-            n_bins: m,
-            n_frames: f,
-        });
-        tiles.push(auscult_plot::Tile {
-            label: format!("{class}: reconstruction"),
-            data: rec,
-            n_bins: m,
-            n_frames: f,
-        });
-    }
-    if tiles.is_empty() {
-        return Ok(());
-    }
-    auscult_plot::contact_sheet_png(
-        path,
-        "VQ-VAE: originals (left) and reconstructions (right)",
-        &tiles,
-        4,
-    )?;
-    Ok(())
-}
-
 /// Trains the VQ-VAE on `data.train` (validating on `data.val` when it is not empty) and
-/// writes the run to `out` (see [`crate::vqvae_model`] for the files).
+/// writes the run to `out` (see `vqvae::model` for the files).
 ///
 /// The examples must have been loaded with `config.examples` (rate and length). With
 /// `config.resume`, continues the run in `out` from its last committed checkpoint (see
@@ -426,9 +148,9 @@ pub fn train_vqvae(
     } else {
         // Statistics of the cycles, not of the silence that frames zero-padded ones: the
         // silence would inflate every bin's spread, and with it shrink wheeze tones and
-        // crackle clicks in the loss (see `crate::cycle`).
+        // crackle clicks in the loss (see `crate::plan::cycle`).
         normalizer = fit_normalizer(
-            &crate::cycle::present_all(&train_db, m, f, &cfg.examples),
+            &crate::plan::cycle::present_all(&train_db, m, f, &cfg.examples),
             m,
             f,
         )?;
@@ -437,26 +159,18 @@ pub fn train_vqvae(
     let mut log = MetricsLog::open_truncated(run.file("metrics.jsonl"), state.epoch)?;
     let train = normalised(&train_db, &normalizer);
     let val = normalised(&val_db, &normalizer);
-    let weights: Vec<Vec<f32>> = if cfg.detail_weight > 0.0 {
-        train_db
-            .iter()
-            .map(|x| detail_weights(&x.data, m, f, cfg.detail_threshold_db, cfg.detail_weight))
-            .collect()
-    } else {
-        Vec::new()
-    };
 
     let bs = cfg.batch_size;
     let steps_per_epoch = train.len().div_ceil(bs);
     let total_steps = steps_per_epoch * cfg.epochs;
     let (mut steps_now, mut train_seconds) = (0usize, 0f64);
     let mut order: Vec<usize> = (0..train.len()).collect();
-    let zero_padded = crate::cycle::is_zero_padded(&cfg.examples);
+    let zero_padded = crate::plan::cycle::is_zero_padded(&cfg.examples);
     let ranges: Vec<Option<(i64, i64)>> = train_db
         .iter()
         .map(|x| {
-            (cfg.random_placement && crate::cycle::is_zero_padded(&cfg.examples))
-                .then(|| crate::cycle::shift_range(&x.data, m, f))
+            (cfg.random_placement && crate::plan::cycle::is_zero_padded(&cfg.examples))
+                .then(|| crate::plan::cycle::shift_range(&x.data, m, f))
                 .flatten()
                 .map(|r| (*r.start() as i64, *r.end() as i64))
         })
@@ -474,7 +188,7 @@ pub fn train_vqvae(
             if shifts[i] == 0 {
                 x.to_vec()
             } else {
-                crate::cycle::shift_frames(x, m, f, shifts[i])
+                crate::plan::cycle::shift_frames(x, m, f, shifts[i])
             }
         };
         progress.start(
@@ -493,12 +207,7 @@ pub fn train_vqvae(
                 })
                 .collect();
             let refs: Vec<&LogMel> = moved.iter().collect();
-            let mut batch = vq_batch(&refs, m, f, fp, trainer.device())?;
-            if !weights.is_empty() {
-                let w: Vec<Vec<f32>> = chunk.iter().map(|&i| placed(i, &weights[i])).collect();
-                let w: Vec<&[f32]> = w.iter().map(Vec::as_slice).collect();
-                batch = batch.with_weights(&w, trainer.device())?;
-            }
+            let batch = vq_batch(&refs, m, f, fp, trainer.device())?;
             lr = cfg.schedule.lr(state.step, total_steps, cfg.lr);
             let s = trainer.step(&batch, lr)?;
             state.step += 1;
@@ -632,9 +341,9 @@ pub fn train_vqvae(
             r
         })
         .collect();
-    // Both as the classifier sees them: zero-padded cycles tiled (see `crate::cycle`).
+    // Both as the classifier sees them: zero-padded cycles tiled (see `crate::plan::cycle`).
     let (train_shown, recon_shown) =
-        crate::cycle::present_pairs(&train_db, &recon_db, m, f, &cfg.examples);
+        crate::plan::cycle::present_pairs(&train_db, &recon_db, m, f, &cfg.examples);
     let detail = detail_by_class(&cfg.classes, &train_shown, &recon_shown, m, f);
     progress.message("fitting the decoder's texture");
     let texture = Texture::fit(
@@ -671,7 +380,7 @@ pub fn train_vqvae(
 }
 
 /// Publishes a checkpoint's weights and VQ state at the top of the run directory, where
-/// [`crate::VqVaeModel::load`] reads them (training then replaces the VQ state with the final
+/// [`VqVaeModel::load`](crate::VqVaeModel::load) reads them (training then replaces the VQ state with the final
 /// prototypes).
 fn publish(checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
     for name in [MODEL_FILE, VQ_STATE_FILE] {

@@ -2,28 +2,28 @@
 //!
 //! A wheeze is a narrow band sustained over hundreds of milliseconds: on the code grid, the
 //! same few frequency rows carrying "tone" codes column after column. The prior with only a
-//! cycle plan (see [`crate::prior::plan_tokens`]) had to decide, code by code, to start a tone
+//! cycle plan (see `plan_tokens`) had to decide, code by code, to start a tone
 //! and then to keep it at the same row; on the demo corpus it rarely did, and generated
 //! wheezes had hardly more tonality than normal cycles. A *tone track* makes the decision
 //! explicit, the way the cycle plan made the cycle's length explicit:
 //!
 //! - [`column_peaks`] measures, in each code column of a dB log-Mel, the most prominent Mel
 //!   bin of the tonal band: the column's mean spectrum minus its running median over
-//!   [`TONE_MEDIAN`] bins (as the tonality statistic of [`crate::detail`] does per frame).
+//!   [`TONE_MEDIAN`] bins (as the tonality statistic of `analysis::detail` does per frame).
 //! - [`tone_track`] keeps the columns whose peak rises at least [`TONE_THRESHOLD_DB`] above
 //!   its neighbourhood: the tone's Mel bin per column, or none.
 //! - [`tone_tokens`] gives every code position a token: 0 where its column has no tone,
 //!   otherwise 1 + the position's row offset from the tone's row, clamped to
 //!   `±`[`TONE_HALF_WIDTH`] (so the rows below and above the tone each get one token).
 //! - [`combine`] folds the tone tokens into the cycle plan's tokens: `cycle + cycle_tokens *
-//!   tone`, which a prior with [`crate::PriorConfig::tone_tokens`] splits again.
+//!   tone`, which a prior with [`PriorConfig::tone_tokens`](crate::PriorConfig::tone_tokens) splits again.
 //!
 //! Training takes the tracks from the training cycles (at every placement). Generation draws
 //! a training cycle of the class, takes its length and its track, places it at random, and
 //! moves the track by a random [`TONE_JITTER_BINS`] Mel bins up or down, so that the tones of
 //! generated wheezes lie where real ones do without repeating any one cycle's.
 
-use crate::window::{median, window};
+use crate::analysis::window::{median, window};
 use crate::{Error, Result};
 
 /// A tone track: per code column, the Mel bin of its tone, or `None`.
@@ -49,7 +49,7 @@ pub const TONE_TOKENS: usize = 2 * TONE_HALF_WIDTH + 2;
 pub const TONE_JITTER_BINS: i64 = 3;
 
 /// The Mel bins searched for tones: `n_mels / 16 .. 11 n_mels / 16` (as
-/// [`crate::detail`]'s tonality: about 150 Hz to 2 kHz with the default front end).
+/// `analysis::detail`'s tonality: about 150 Hz to 2 kHz with the default front end).
 pub fn tonal_band(n_mels: usize) -> std::ops::Range<usize> {
     (n_mels / 16)..(n_mels * 11 / 16).max(n_mels / 16 + 1)
 }
@@ -158,7 +158,7 @@ pub fn combine(cycle: &[usize], tone: &[usize], cycle_tokens: usize) -> Vec<usiz
 }
 
 /// The plan tokens of a sequence of `seq_len` codes over `columns` time columns whose cycle
-/// occupies the columns `cycle` ([`crate::prior::plan_tokens`]), with the tone tokens of
+/// occupies the columns `cycle` (`plan_tokens`), with the tone tokens of
 /// `track` folded in ([`tone_tokens`], [`combine`]) unless `track` is empty (a prior without
 /// a tone plan). What training and generation both tell the prior.
 pub fn plan(
@@ -168,7 +168,7 @@ pub fn plan(
     track: &[Option<usize>],
     n_mels: usize,
 ) -> Vec<usize> {
-    let cycle = crate::prior::plan_tokens(columns, seq_len, cycle);
+    let cycle = crate::plan::cycle::plan_tokens(columns, seq_len, cycle);
     if track.is_empty() {
         cycle
     } else {
@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(full[15], 1 + 4 * 7);
         assert_eq!(
             plan(2, 16, 1..2, &[], 16),
-            crate::prior::plan_tokens(2, 16, 1..2)
+            crate::plan::cycle::plan_tokens(2, 16, 1..2)
         );
     }
 

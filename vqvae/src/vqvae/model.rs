@@ -19,12 +19,13 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::config::VqVaeTrainConfig;
 use crate::data::{LogMel, Normalizer, vq_batch};
-use crate::model::{ClassPrototypes, VqVae, VqVaeConfig};
-use crate::quantizer::Codebook;
+use crate::step::indices;
 use crate::texture::{TEXTURE_FILE, Texture};
-use crate::trainer::indices;
+use crate::vqvae::config::VqVaeTrainConfig;
+use crate::vqvae::network::{VqVae, VqVaeConfig};
+use crate::vqvae::prototypes::ClassPrototypes;
+use crate::vqvae::quantizer::Codebook;
 use crate::{Error, Result};
 
 /// Weights file of a model directory.
@@ -118,8 +119,8 @@ pub(crate) fn run_pass(
             out.profiles.extend(p);
         } else {
             let (z, skip) = model.encoder.forward(batch.inputs);
-            let rows = crate::model::grid_to_rows(z);
-            let codes = indices(crate::quantizer::nearest_codes(rows, cb.clone()))?;
+            let rows = crate::vqvae::network::grid_to_rows(z);
+            let codes = indices(crate::vqvae::quantizer::nearest_codes(rows, cb.clone()))?;
             out.codes.extend(codes.chunks(n).map(|c| c.to_vec()));
             let [sb, sc, sr, _] = skip.dims();
             let p: Vec<f32> = skip
