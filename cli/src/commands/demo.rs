@@ -57,7 +57,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             top_k: 0,
             top_p: None,
             no_texture: false,
-            guidance: None,
             target: None,
             augment_ratio: None,
             generator_from: None,

@@ -54,10 +54,6 @@ pub struct Args {
     /// Nucleus (top-p) sampling of the prior (off unless given).
     #[arg(long, value_name = "P")]
     pub top_p: Option<f32>,
-    /// Classifier-free guidance scale of the prior (passed to `auscult generate --guidance`;
-    /// off unless given).
-    #[arg(long, value_name = "W")]
-    pub guidance: Option<f32>,
     /// Generate the decoder's smooth mean spectrograms, without the fitted texture (passed
     /// to `auscult generate --no-texture`).
     #[arg(long)]

@@ -25,7 +25,9 @@ fn setup(plan: &Plan, budget: Budget) -> Setup {
             temperature: a.temperature,
             top_k: a.top_k,
             top_p: a.top_p,
-            guidance: a.guidance,
+            // Classifier-free guidance was removed from the generator; the field stays so
+            // that reports of older studies still read.
+            guidance: None,
             no_texture: a.no_texture,
             target: a.target,
             augment_ratio: a.augment_ratio,

@@ -106,9 +106,6 @@ pub(super) fn run_seed(
         if args.no_texture {
             gen_args.push(s("--no-texture"));
         }
-        if let Some(w) = args.guidance {
-            gen_args.extend([s("--guidance"), s(w)]);
-        }
         runner.run(
             &format!("seed {seed}: generate minority-class samples up to the majority count"),
             &gen_args,
