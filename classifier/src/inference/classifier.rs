@@ -153,11 +153,9 @@ impl Classifier {
         decide(self.classes(), self.decision.as_ref(), probabilities)
     }
 
-    /// Class probabilities of raw (un-normalised dB log-Mel) features.
-    pub fn predict_features(&self, set: &FeatureSet) -> Result<Vec<Vec<f32>>> {
-        if set.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// `set`'s features normalised as in training, after checking their shape against the
+    /// model's.
+    fn normalised_input(&self, set: &FeatureSet) -> Result<Vec<f32>> {
         if (set.n_bins, set.n_frames) != (self.config.n_bins, self.config.n_frames) {
             return Err(Error::Shape {
                 what: "input".into(),
@@ -169,6 +167,15 @@ impl Classifier {
         }
         let mut data = set.data.clone();
         self.norm.apply(&mut data, set.n_frames);
+        Ok(data)
+    }
+
+    /// Class probabilities of raw (un-normalised dB log-Mel) features.
+    pub fn predict_features(&self, set: &FeatureSet) -> Result<Vec<Vec<f32>>> {
+        if set.is_empty() {
+            return Ok(Vec::new());
+        }
+        let data = self.normalised_input(set)?;
         Ok(predict_probabilities(
             &self.model,
             &data,
@@ -184,17 +191,7 @@ impl Classifier {
         if set.is_empty() {
             return Ok(Vec::new());
         }
-        if (set.n_bins, set.n_frames) != (self.config.n_bins, self.config.n_frames) {
-            return Err(Error::Shape {
-                what: "input".into(),
-                expected_bins: self.config.n_bins,
-                expected_frames: self.config.n_frames,
-                actual_bins: set.n_bins,
-                actual_frames: set.n_frames,
-            });
-        }
-        let mut data = set.data.clone();
-        self.norm.apply(&mut data, set.n_frames);
+        let data = self.normalised_input(set)?;
         let item_len = set.n_bins * set.n_frames;
         let mut out = Vec::with_capacity(set.len());
         for chunk in data.chunks(BATCH * item_len) {
