@@ -73,31 +73,7 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<AudioInfo> {
 mod tests {
     use super::*;
     use crate::decode::decode_file;
-    use std::path::PathBuf;
-
-    fn fixtures() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures/real")
-    }
-
-    /// A canonical 44-byte-header PCM WAV by hand.
-    fn wav_bytes(format_tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
-        let block_align = channels * bits.div_ceil(8);
-        let mut v = Vec::new();
-        v.extend_from_slice(b"RIFF");
-        v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-        v.extend_from_slice(b"WAVEfmt ");
-        v.extend_from_slice(&16u32.to_le_bytes());
-        v.extend_from_slice(&format_tag.to_le_bytes());
-        v.extend_from_slice(&channels.to_le_bytes());
-        v.extend_from_slice(&rate.to_le_bytes());
-        v.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
-        v.extend_from_slice(&block_align.to_le_bytes());
-        v.extend_from_slice(&bits.to_le_bytes());
-        v.extend_from_slice(b"data");
-        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        v.extend_from_slice(data);
-        v
-    }
+    use crate::test_support::{fixtures, wav_bytes};
 
     #[test]
     fn real_fixture_headers_equal_what_decoding_finds() {

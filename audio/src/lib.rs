@@ -74,4 +74,42 @@ pub(crate) mod test_support {
         );
         dir
     }
+
+    /// The repository's `testdata/fixtures/real` (or `$AUSCULT_FIXTURES`), failing plainly
+    /// when missing.
+    pub fn fixtures() -> PathBuf {
+        let dir = std::env::var_os("AUSCULT_FIXTURES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures/real")
+            });
+        assert!(
+            dir.is_dir(),
+            "real audio fixtures are missing: looked in {} (they ship in the repository's \
+             `testdata/fixtures/real`; set AUSCULT_FIXTURES to use another copy)",
+            dir.display()
+        );
+        dir
+    }
+
+    /// A canonical 44-byte-header PCM WAV written by hand, so that a test controls every
+    /// header byte.
+    pub fn wav_bytes(format_tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+        let block_align = channels * bits.div_ceil(8);
+        let mut v = Vec::new();
+        v.extend_from_slice(b"RIFF");
+        v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        v.extend_from_slice(b"WAVEfmt ");
+        v.extend_from_slice(&16u32.to_le_bytes());
+        v.extend_from_slice(&format_tag.to_le_bytes());
+        v.extend_from_slice(&channels.to_le_bytes());
+        v.extend_from_slice(&rate.to_le_bytes());
+        v.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+        v.extend_from_slice(&block_align.to_le_bytes());
+        v.extend_from_slice(&bits.to_le_bytes());
+        v.extend_from_slice(b"data");
+        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        v.extend_from_slice(data);
+        v
+    }
 }

@@ -448,14 +448,7 @@ pub fn load_augmentation(
     for corpus in corpora {
         check_front_end(corpus, mel, examples)?;
         for (i, (class, spec)) in corpus.load()?.into_iter().enumerate() {
-            let label =
-                classes
-                    .iter()
-                    .position(|c| *c == class)
-                    .ok_or_else(|| Error::UnknownClass {
-                        class: class.clone(),
-                        known: classes.join(", "),
-                    })?;
+            let label = Error::class_index(classes, &class)?;
             let what = format!("{} sample {i}", corpus.dir.display());
             all.push(&spec, label, &what)?;
         }

@@ -123,6 +123,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// The index of `class` in `classes`, or [`Error::UnknownClass`] naming the known ones.
+    pub(crate) fn class_index(classes: &[String], class: &str) -> Result<usize> {
+        classes
+            .iter()
+            .position(|k| k == class)
+            .ok_or_else(|| Self::UnknownClass {
+                class: class.to_string(),
+                known: classes.join(", "),
+            })
+    }
+
     /// A configuration error for `field`.
     pub(crate) fn config(field: &'static str, problem: impl Into<String>) -> Self {
         Self::Config {

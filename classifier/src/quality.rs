@@ -192,13 +192,7 @@ pub fn classifier_quality(
     let mut generated = FeatureSet::empty(clf.config().n_bins, clf.config().n_frames);
     let mut gen_labels = Vec::with_capacity(loaded.len());
     for (i, (class, spec)) in loaded.iter().enumerate() {
-        let c = classes
-            .iter()
-            .position(|k| k == class)
-            .ok_or_else(|| Error::UnknownClass {
-                class: class.clone(),
-                known: classes.join(", "),
-            })?;
+        let c = Error::class_index(&classes, class)?;
         let spec: &Spectrogram = spec;
         generated.push(spec, c, &format!("generated sample {i}"))?;
         gen_labels.push(c);

@@ -32,6 +32,17 @@ fn bar_style() -> ProgressStyle {
     .progress_chars("=> ")
 }
 
+/// Says so on standard error when `--resume` found no committed checkpoint in `dir` and
+/// training began again from the first epoch.
+pub fn print_start(start: auscult_experiment::Start, dir: &std::path::Path) {
+    if start == auscult_experiment::Start::Restarted {
+        eprintln!(
+            "{} had no committed checkpoint (it was stopped before its first epoch was saved): trained from the first epoch",
+            dir.display()
+        );
+    }
+}
+
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

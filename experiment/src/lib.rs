@@ -39,6 +39,6 @@ pub use learner::{EpochStep, Learner, Resumption};
 pub use metrics::{MetricsLog, read_metrics};
 pub use progress::{NoProgress, Progress};
 pub use provenance::{Provenance, fingerprint_files, hash_file};
-pub use rng::{epoch_rng, restore_rng, rng_position, seeded_rng};
+pub use rng::{epoch_rng, restore_rng, resume_rng, rng_position, seeded_rng};
 pub use run_dir::RunDir;
 pub use schedule::{LrSchedule, cosine_with_warmup};

@@ -62,6 +62,24 @@ pub fn restore_rng(
     Ok(rng)
 }
 
+/// The stream `(seed, stream)` where a checkpoint left it: at the position saved for it in
+/// `saved` (a checkpoint state's `rng_positions`), or at its start when none was saved (a new
+/// run, or a stream the checkpoint did not record).
+///
+/// # Errors
+/// As [`restore_rng`].
+pub fn resume_rng(
+    seed: u64,
+    stream: u64,
+    saved: &[(u64, String)],
+    state_file: &Path,
+) -> Result<ChaCha8Rng> {
+    match saved.iter().find(|(s, _)| *s == stream) {
+        Some((_, position)) => restore_rng(seed, stream, position, state_file),
+        None => Ok(seeded_rng(seed, stream)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +113,27 @@ mod tests {
         assert_eq!(restored.random::<u64>(), next);
         let e = restore_rng(3, 5, "12x", Path::new("checkpoint.json")).unwrap_err();
         assert!(e.to_string().contains("checkpoint.json"), "{e}");
+    }
+
+    #[test]
+    fn resumed_stream_is_the_saved_one_or_starts_afresh() {
+        let mut r = seeded_rng(3, 5);
+        let _: u64 = r.random();
+        let saved = vec![(5, rng_position(&r)), (6, "0".to_string())];
+        let next: u64 = r.random();
+        let file = Path::new("checkpoint.json");
+        assert_eq!(
+            resume_rng(3, 5, &saved, file).unwrap().random::<u64>(),
+            next
+        );
+        // A stream the checkpoint did not record starts at its beginning.
+        let fresh: u64 = seeded_rng(3, 7).random();
+        assert_eq!(
+            resume_rng(3, 7, &saved, file).unwrap().random::<u64>(),
+            fresh
+        );
+        let bad = vec![(5, "x".to_string())];
+        assert!(resume_rng(3, 5, &bad, file).is_err());
     }
 
     #[test]

@@ -43,13 +43,7 @@ pub fn corpus_class_probability(
         .zip(&probs)
         .zip(&corpus.manifest.samples)
         .map(|(((class, _), p), sample)| {
-            let c = classes
-                .iter()
-                .position(|k| k == class)
-                .ok_or_else(|| Error::UnknownClass {
-                    class: class.clone(),
-                    known: classes.join(", "),
-                })?;
+            let c = Error::class_index(classes, class)?;
             Ok(SampleQuality {
                 file: sample.file.clone(),
                 class: class.clone(),

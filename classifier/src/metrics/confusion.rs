@@ -166,10 +166,7 @@ pub fn normal_class(classes: &[String]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::metrics::test_support::names;
 
     #[test]
     fn icbhi_score_on_a_hand_made_matrix() {

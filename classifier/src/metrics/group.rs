@@ -103,17 +103,7 @@ pub fn group_metrics<K: Ord + Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn one_hot(labels: &[usize], k: usize) -> Vec<Vec<f32>> {
-        labels
-            .iter()
-            .map(|&l| (0..k).map(|c| if c == l { 1.0 } else { 0.0 }).collect())
-            .collect()
-    }
+    use crate::metrics::test_support::{names, one_hot};
 
     #[test]
     fn group_metrics_on_a_hand_made_case() {

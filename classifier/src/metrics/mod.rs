@@ -33,3 +33,19 @@ pub use bootstrap::{BootstrapOptions, BootstrapUnit};
 pub use confusion::{ClassMetrics, ConfusionMatrix, IcbhiScore, normal_class};
 pub use group::{GroupMetrics, group_metrics};
 pub use score::{Metrics, argmax};
+
+#[cfg(test)]
+mod test_support {
+    /// Owned class names.
+    pub(crate) fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// One-hot probability rows of `labels` over `k` classes.
+    pub(crate) fn one_hot(labels: &[usize], k: usize) -> Vec<Vec<f32>> {
+        labels
+            .iter()
+            .map(|&l| (0..k).map(|c| if c == l { 1.0 } else { 0.0 }).collect())
+            .collect()
+    }
+}

@@ -234,21 +234,11 @@ impl Metrics {
 
 #[cfg(test)]
 mod tests {
+    use crate::metrics::test_support::{names, one_hot};
     use rand::Rng;
 
     use super::*;
     use crate::metrics::bootstrap::percentile;
-
-    fn names(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn one_hot(labels: &[usize], k: usize) -> Vec<Vec<f32>> {
-        labels
-            .iter()
-            .map(|&l| (0..k).map(|c| if c == l { 1.0 } else { 0.0 }).collect())
-            .collect()
-    }
 
     #[test]
     fn metrics_from_labels_match_the_matrix() {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use auscult_experiment::{restore_rng, rng_position, seeded_rng};
+use auscult_experiment::{resume_rng, rng_position};
 use rand_chacha::ChaCha8Rng;
 
 use crate::Result;
@@ -38,10 +38,7 @@ pub(super) struct Streams {
 impl Streams {
     /// The streams at the positions `saved` in `state_file` (from the start where none is).
     pub(super) fn new(seed: u64, saved: &[(u64, String)], state_file: &Path) -> Result<Self> {
-        let get = |stream: u64| match saved.iter().find(|(s, _)| *s == stream) {
-            Some((_, pos)) => restore_rng(seed, stream, pos, state_file),
-            None => Ok(seeded_rng(seed, stream)),
-        };
+        let get = |stream: u64| resume_rng(seed, stream, saved, state_file);
         Ok(Self {
             order: get(STREAM_ORDER)?,
             balanced: get(STREAM_BALANCED)?,

@@ -9,7 +9,7 @@ use auscult_experiment::DeviceChoice;
 use auscult_vqvae::{PriorReport, PriorTrainConfig, VqVaeTrainConfig, train_prior};
 
 use super::train_vqvae::{DataArgs, Preset, load_data, parse_device, read_config};
-use crate::output::{BarProgress, print_json};
+use crate::output::{BarProgress, print_json, print_start};
 
 /// Arguments of `auscult train-prior`.
 #[derive(clap::Args, Debug)]
@@ -118,19 +118,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         print_json(&report)
     } else {
-        print_start(&report);
+        print_start(report.start, &report.dir);
         print_report(&report);
         Ok(())
-    }
-}
-
-/// Says so when `--resume` found no committed checkpoint and training began again.
-fn print_start(r: &PriorReport) {
-    if r.start == auscult_experiment::Start::Restarted {
-        eprintln!(
-            "{} had no committed checkpoint (it was stopped before its first epoch was saved): trained from the first epoch",
-            r.dir.display()
-        );
     }
 }
 

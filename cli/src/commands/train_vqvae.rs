@@ -9,7 +9,7 @@ use auscult_datasets::{ExampleConfig, ExampleSet, Format, LoadOptions, SplitSpec
 use auscult_experiment::DeviceChoice;
 use auscult_vqvae::{VqVaeReport, VqVaeTrainConfig, train_vqvae};
 
-use crate::output::{BarProgress, print_json};
+use crate::output::{BarProgress, print_json, print_start};
 
 /// Model size preset.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,19 +169,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         print_json(&report)
     } else {
-        print_start(&report);
+        print_start(report.start, &report.dir);
         print_report(&report);
         Ok(())
-    }
-}
-
-/// Says so when `--resume` found no committed checkpoint and training began again.
-fn print_start(r: &VqVaeReport) {
-    if r.start == auscult_experiment::Start::Restarted {
-        eprintln!(
-            "{} had no committed checkpoint (it was stopped before its first epoch was saved): trained from the first epoch",
-            r.dir.display()
-        );
     }
 }
 

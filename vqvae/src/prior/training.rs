@@ -19,12 +19,13 @@ use std::time::Instant;
 
 use auscult_datasets::ExampleSet;
 use auscult_experiment::{
-    MetricsLog, Progress, RunDir, Start, TrainingState, load_module, load_optimizer, restore_rng,
-    rng_position, seeded_rng,
+    Checkpoint, CheckpointWriter, EpochStep, Learner, MetricsLog, Progress, Resumption, RunDir,
+    Start, TrainingState, load_module, load_optimizer, resume_rng, rng_position, seeded_rng,
 };
 use burn::module::Module;
 use burn::tensor::Device;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::LogMel;
@@ -257,13 +258,11 @@ pub fn train_prior(
         )?;
     }
     run.save_json(CONFIG_FILE, &cfg)?;
-    let (start, checkpoint) = run.resume_point(config.resume)?;
-    if start == Start::Restarted {
-        progress.message(&format!(
-            "{} has no committed checkpoint: training from the first epoch",
-            run.path().display()
-        ));
-    }
+    let Resumption {
+        start,
+        checkpoint,
+        state,
+    } = Learner::start(&run, config.resume, progress)?;
 
     progress.message("encoding the data with the VQ-VAE");
     let vc = &vq.config;
@@ -375,22 +374,12 @@ pub fn train_prior(
     let val = sequences(&val_db, val_codes, &val_spans, &val_tracks);
 
     let mut trainer = PriorTrainer::new(cfg.model.clone(), cfg.seed, &device)?;
-    let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
-    let mut state = TrainingState::default();
+    let manifest = run.file(auscult_experiment::CHECKPOINT_FILE);
+    let shuffle = resume_rng(cfg.seed, SHUFFLE_STREAM, &state.rng_positions, &manifest)?;
+    trainer.dropout.rng = resume_rng(cfg.seed, DROPOUT_STREAM, &state.rng_positions, &manifest)?;
     if let Some(c) = &checkpoint {
-        state = c.state().clone();
         trainer.model = load_module(trainer.model, c.file(MODEL_FILE))?;
         trainer.optimizer = load_optimizer(trainer.optimizer, c.file(OPTIMIZER_FILE))?;
-        let manifest = run.file(auscult_experiment::CHECKPOINT_FILE);
-        for (stream, pos) in &state.rng_positions {
-            match *stream {
-                SHUFFLE_STREAM => shuffle = restore_rng(cfg.seed, SHUFFLE_STREAM, pos, &manifest)?,
-                DROPOUT_STREAM => {
-                    trainer.dropout.rng = restore_rng(cfg.seed, DROPOUT_STREAM, pos, &manifest)?
-                }
-                _ => {}
-            }
-        }
         // A run killed between its commit and the publishing left an older copy.
         c.publish(MODEL_FILE, run.file(MODEL_FILE))?;
     }
@@ -399,73 +388,33 @@ pub fn train_prior(
 
     let bs = cfg.batch_size;
     let steps_per_epoch = train.len().div_ceil(bs);
-    let total_steps = steps_per_epoch * cfg.epochs;
-    let (mut steps_now, mut train_seconds) = (0usize, 0f64);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    for epoch in state.epoch + 1..=cfg.epochs {
-        order.sort_unstable();
-        order.shuffle(&mut shuffle);
-        place(&mut train, &placements, cfg.seed, epoch);
-        progress.start(
-            &format!("prior epoch {epoch}/{}", cfg.epochs),
-            steps_per_epoch as u64,
-        );
-        let t0 = Instant::now();
-        let (mut loss_sum, mut lr) = (0f64, cfg.lr);
-        for chunk in order.chunks(bs) {
-            let seqs: Vec<&(usize, Sequence)> = chunk.iter().map(|&i| &train[i]).collect();
-            let batch = sequence_batch(&seqs, trainer.device())?;
-            lr = cfg.schedule.lr(state.step, total_steps, cfg.lr);
-            let loss = trainer.step(&batch, lr)?;
-            state.step += 1;
-            steps_now += 1;
-            if !loss.is_finite() {
-                return Err(Error::Diverged {
-                    epoch,
-                    step: state.step,
-                    loss,
-                });
-            }
-            loss_sum += loss;
-            progress.advance(1);
-            progress.message(&format!(
-                "loss {loss:.3} nats ({:.3} bits/code)",
-                loss / std::f64::consts::LN_2
-            ));
-        }
-        progress.finish();
-        let seconds = t0.elapsed().as_secs_f64();
-        train_seconds += seconds;
-        let val_loss = if val.is_empty() {
-            None
-        } else {
-            Some(eval_loss(&trainer.model.valid(), &val, 2 * bs, &device)?)
-        };
-        let n_steps = steps_per_epoch.max(1) as f64;
-        let train_loss = loss_sum / n_steps;
-        log.append(&PriorEpochMetrics {
-            epoch,
-            step: state.step,
-            lr,
-            train_loss,
-            train_bits_per_code: train_loss / std::f64::consts::LN_2,
-            val_loss,
-            val_bits_per_code: val_loss.map(|l| l / std::f64::consts::LN_2),
-            seconds,
-            steps_per_s: n_steps / seconds.max(1e-9),
-        })?;
-        state.epoch = epoch;
-        state.rng_positions = vec![
-            (SHUFFLE_STREAM, rng_position(&shuffle)),
-            (DROPOUT_STREAM, rng_position(&trainer.dropout.rng)),
-        ];
-        let mut saving = run.begin_checkpoint(epoch)?;
-        saving.save_module(MODEL_FILE, &trainer.model)?;
-        saving.save_optimizer(OPTIMIZER_FILE, &trainer.optimizer)?;
-        saving
-            .commit(&state)?
-            .publish(MODEL_FILE, run.file(MODEL_FILE))?;
-    }
+    let mut step = PriorStep {
+        cfg: &cfg,
+        trainer,
+        shuffle,
+        order: (0..train.len()).collect(),
+        train: &mut train,
+        placements: &placements,
+        val: &val,
+        device: device.clone(),
+        steps_per_epoch,
+        total_steps: steps_per_epoch * cfg.epochs,
+        epoch: (0.0, 0.0, cfg.lr),
+        val_loss: None,
+        train_seconds: 0.0,
+        steps_here: 0,
+    };
+    let learner = Learner {
+        epochs: cfg.epochs,
+        patience: None,
+    };
+    let state = learner.fit(&mut step, &run, state, checkpoint, &mut log, progress)?;
+    let PriorStep {
+        trainer,
+        train_seconds,
+        steps_here: steps_now,
+        ..
+    } = step;
 
     // The report sees the last epoch's placements, also when a resume had nothing left to
     // train (the picks are seeded per epoch, so this is what the last epoch used).
@@ -506,4 +455,136 @@ pub fn train_prior(
     };
     run.save_json("report.json", &report)?;
     Ok(report)
+}
+
+/// The prior's part of the epoch loop ([`Learner`]): its training epoch (shuffled sequences,
+/// the epoch's placements of the cycles), its validation (reported, not used to select an
+/// epoch: the last one is kept) and its checkpoint files.
+struct PriorStep<'a> {
+    cfg: &'a PriorTrainConfig,
+    trainer: PriorTrainer,
+    shuffle: ChaCha8Rng,
+    order: Vec<usize>,
+    train: &'a mut Vec<(usize, Sequence)>,
+    placements: &'a [Vec<Sequence>],
+    val: &'a [(usize, Sequence)],
+    device: Device,
+    steps_per_epoch: usize,
+    total_steps: usize,
+    /// The epoch's training seconds, summed loss and last learning rate.
+    epoch: (f64, f64, f64),
+    val_loss: Option<f64>,
+    train_seconds: f64,
+    steps_here: usize,
+}
+
+impl EpochStep for PriorStep<'_> {
+    type Record = PriorEpochMetrics;
+    type Error = Error;
+
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        state: &mut TrainingState,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let cfg = self.cfg;
+        self.order.sort_unstable();
+        self.order.shuffle(&mut self.shuffle);
+        place(self.train, self.placements, cfg.seed, epoch);
+        progress.start(
+            &format!("prior epoch {epoch}/{}", cfg.epochs),
+            self.steps_per_epoch as u64,
+        );
+        let t0 = Instant::now();
+        let (mut loss_sum, mut lr) = (0f64, cfg.lr);
+        for chunk in self.order.chunks(cfg.batch_size) {
+            let seqs: Vec<&(usize, Sequence)> = chunk.iter().map(|&i| &self.train[i]).collect();
+            let batch = sequence_batch(&seqs, self.trainer.device())?;
+            lr = cfg.schedule.lr(state.step, self.total_steps, cfg.lr);
+            let loss = self.trainer.step(&batch, lr)?;
+            state.step += 1;
+            self.steps_here += 1;
+            if !loss.is_finite() {
+                return Err(Error::Diverged {
+                    epoch,
+                    step: state.step,
+                    loss,
+                });
+            }
+            loss_sum += loss;
+            progress.advance(1);
+            progress.message(&format!(
+                "loss {loss:.3} nats ({:.3} bits/code)",
+                loss / std::f64::consts::LN_2
+            ));
+        }
+        progress.finish();
+        let seconds = t0.elapsed().as_secs_f64();
+        self.train_seconds += seconds;
+        self.epoch = (seconds, loss_sum, lr);
+        Ok(())
+    }
+
+    fn validate(&mut self, _epoch: usize) -> Result<Option<f64>> {
+        self.val_loss = if self.val.is_empty() {
+            None
+        } else {
+            let batch = 2 * self.cfg.batch_size;
+            Some(eval_loss(
+                &self.trainer.model.valid(),
+                self.val,
+                batch,
+                &self.device,
+            )?)
+        };
+        // Every epoch is kept (the last one is the model): validation is reported only.
+        Ok(None)
+    }
+
+    fn record(
+        &mut self,
+        epoch: usize,
+        state: &TrainingState,
+        _best: bool,
+        _progress: &dyn Progress,
+    ) -> PriorEpochMetrics {
+        let (seconds, loss_sum, lr) = self.epoch;
+        let n_steps = self.steps_per_epoch.max(1) as f64;
+        let train_loss = loss_sum / n_steps;
+        PriorEpochMetrics {
+            epoch,
+            step: state.step,
+            lr,
+            train_loss,
+            train_bits_per_code: train_loss / std::f64::consts::LN_2,
+            val_loss: self.val_loss,
+            val_bits_per_code: self.val_loss.map(|l| l / std::f64::consts::LN_2),
+            seconds,
+            steps_per_s: n_steps / seconds.max(1e-9),
+        }
+    }
+
+    fn rng_positions(&self) -> Vec<(u64, String)> {
+        vec![
+            (SHUFFLE_STREAM, rng_position(&self.shuffle)),
+            (DROPOUT_STREAM, rng_position(&self.trainer.dropout.rng)),
+        ]
+    }
+
+    fn save(
+        &self,
+        saving: &mut CheckpointWriter,
+        _best: bool,
+        _previous: Option<&Checkpoint>,
+    ) -> Result<()> {
+        saving.save_module(MODEL_FILE, &self.trainer.model)?;
+        saving.save_optimizer(OPTIMIZER_FILE, &self.trainer.optimizer)?;
+        Ok(())
+    }
+
+    fn publish(&self, checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
+        checkpoint.publish(MODEL_FILE, run.file(MODEL_FILE))?;
+        Ok(())
+    }
 }

@@ -6,12 +6,14 @@ use std::time::Instant;
 
 use auscult_datasets::ExampleSet;
 use auscult_experiment::{
-    Checkpoint, MetricsLog, Progress, RunDir, Start, TrainingState, epoch_rng, load_module,
-    load_optimizer, restore_rng, rng_position, seeded_rng,
+    Checkpoint, CheckpointWriter, EpochStep, Learner, MetricsLog, Progress, Resumption, RunDir,
+    TrainingState, epoch_rng, load_module, load_optimizer, resume_rng, rng_position,
 };
 use burn::module::Module;
+use burn::tensor::Device;
 use rand::Rng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 
 use crate::data::{LogMel, Normalizer, fit_normalizer, vq_batch};
 use crate::features::log_mels;
@@ -95,13 +97,11 @@ pub fn train_vqvae(
         });
     }
     run.save_json(CONFIG_FILE, &cfg)?;
-    let (start, checkpoint) = run.resume_point(config.resume)?;
-    if start == Start::Restarted {
-        progress.message(&format!(
-            "{} has no committed checkpoint: training from the first epoch",
-            run.path().display()
-        ));
-    }
+    let Resumption {
+        start,
+        checkpoint,
+        state,
+    } = Learner::start(&run, config.resume, progress)?;
     if checkpoint.is_none() {
         run.save_json(
             PROVENANCE_FILE,
@@ -112,49 +112,34 @@ pub fn train_vqvae(
     progress.message("computing log-Mel spectrograms");
     let train_db = log_mels(&data.train, &cfg.mel, &cfg.examples)?;
     let val_db = log_mels(&data.val, &cfg.mel, &cfg.examples)?;
-    let (m, f, fp) = (
-        cfg.model.n_mels,
-        cfg.model.n_frames,
-        cfg.model.padded_frames(),
-    );
+    let (m, f) = (cfg.model.n_mels, cfg.model.n_frames);
 
     let device = auscult_experiment::device(cfg.device)?;
     let mut trainer =
         VqVaeTrainer::new(cfg.model.clone(), cfg.quantizer.clone(), cfg.seed, &device)?;
     trainer.detail = cfg.detail_loss;
-    let mut shuffle = seeded_rng(cfg.seed, SHUFFLE_STREAM);
-    let mut state = TrainingState::default();
-    let normalizer;
-    if let Some(c) = &checkpoint {
-        state = c.state().clone();
+    let manifest = run.file(auscult_experiment::CHECKPOINT_FILE);
+    let shuffle = resume_rng(cfg.seed, SHUFFLE_STREAM, &state.rng_positions, &manifest)?;
+    trainer.rng = resume_rng(cfg.seed, RESTART_STREAM, &state.rng_positions, &manifest)?;
+    let normalizer = if let Some(c) = &checkpoint {
         trainer.model = load_module(trainer.model, c.file(MODEL_FILE))?;
         trainer.optimizer = load_optimizer(trainer.optimizer, c.file(OPTIMIZER_FILE))?;
         let saved: VqState = auscult_experiment::read_json(c.file(VQ_STATE_FILE))?;
         trainer.codebook = saved.codebook;
         trainer.prototypes = saved.training_prototypes.unwrap_or(saved.prototypes);
-        normalizer = saved.normalizer;
-        let manifest = run.file(auscult_experiment::CHECKPOINT_FILE);
-        for (stream, pos) in &state.rng_positions {
-            match *stream {
-                SHUFFLE_STREAM => shuffle = restore_rng(cfg.seed, SHUFFLE_STREAM, pos, &manifest)?,
-                RESTART_STREAM => {
-                    trainer.rng = restore_rng(cfg.seed, RESTART_STREAM, pos, &manifest)?
-                }
-                _ => {}
-            }
-        }
         // A run killed between its commit and the publishing left older copies.
         publish(c, &run)?;
+        saved.normalizer
     } else {
         // Statistics of the cycles, not of the silence that frames zero-padded ones: the
         // silence would inflate every bin's spread, and with it shrink wheeze tones and
         // crackle clicks in the loss (see `crate::plan::cycle`).
-        normalizer = fit_normalizer(
+        fit_normalizer(
             &crate::plan::cycle::present_all(&train_db, m, f, &cfg.examples),
             m,
             f,
-        )?;
-    }
+        )?
+    };
     // Epochs after the checkpoint were not saved: their lines go, and are logged again.
     let mut log = MetricsLog::open_truncated(run.file("metrics.jsonl"), state.epoch)?;
     let train = normalised(&train_db, &normalizer);
@@ -162,10 +147,6 @@ pub fn train_vqvae(
 
     let bs = cfg.batch_size;
     let steps_per_epoch = train.len().div_ceil(bs);
-    let total_steps = steps_per_epoch * cfg.epochs;
-    let (mut steps_now, mut train_seconds) = (0usize, 0f64);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let zero_padded = crate::plan::cycle::is_zero_padded(&cfg.examples);
     let ranges: Vec<Option<(i64, i64)>> = train_db
         .iter()
         .map(|x| {
@@ -175,119 +156,35 @@ pub fn train_vqvae(
                 .map(|r| (*r.start() as i64, *r.end() as i64))
         })
         .collect();
-    for epoch in state.epoch + 1..=cfg.epochs {
-        order.sort_unstable();
-        order.shuffle(&mut shuffle);
-        // Seeded per epoch, so that a resumed run places the cycles as an uninterrupted one.
-        let mut place = epoch_rng(cfg.seed, PLACEMENT_STREAM, epoch as u64);
-        let shifts: Vec<isize> = ranges
-            .iter()
-            .map(|r| r.map_or(0, |(lo, hi)| place.random_range(lo..=hi) as isize))
-            .collect();
-        let placed = |i: usize, x: &[f32]| -> Vec<f32> {
-            if shifts[i] == 0 {
-                x.to_vec()
-            } else {
-                crate::plan::cycle::shift_frames(x, m, f, shifts[i])
-            }
-        };
-        progress.start(
-            &format!("VQ-VAE epoch {epoch}/{}", cfg.epochs),
-            steps_per_epoch as u64,
-        );
-        let t0 = Instant::now();
-        let mut usage = CodeUsage::new(cfg.model.codebook_size);
-        let (mut rec_sum, mut com_sum, mut restarted, mut lr) = (0f64, 0f64, 0usize, cfg.lr);
-        for chunk in order.chunks(bs) {
-            let moved: Vec<LogMel> = chunk
-                .iter()
-                .map(|&i| LogMel {
-                    data: placed(i, &train[i].data),
-                    label: train[i].label,
-                })
-                .collect();
-            let refs: Vec<&LogMel> = moved.iter().collect();
-            let batch = vq_batch(&refs, m, f, fp, trainer.device())?;
-            lr = cfg.schedule.lr(state.step, total_steps, cfg.lr);
-            let s = trainer.step(&batch, lr)?;
-            state.step += 1;
-            steps_now += 1;
-            if !(s.reconstruction.is_finite() && s.commitment.is_finite()) {
-                return Err(Error::Diverged {
-                    epoch,
-                    step: state.step,
-                    loss: s.reconstruction + s.commitment,
-                });
-            }
-            rec_sum += s.reconstruction;
-            com_sum += s.commitment;
-            restarted += s.restarted;
-            usage.add(&s.codes);
-            progress.advance(1);
-            progress.message(&format!(
-                "recon {:.4}  codes {}/{}",
-                s.reconstruction,
-                usage.used(),
-                cfg.model.codebook_size
-            ));
-        }
-        progress.finish();
-        let seconds = t0.elapsed().as_secs_f64();
-        train_seconds += seconds;
-        let (val_rec, val_mae, val_used, val_ppl) = if val.is_empty() {
-            (None, None, None, None)
-        } else {
-            let valid = trainer.model.valid();
-            let parts = VqParts {
-                model: &valid,
-                config: &cfg.model,
-                codebook: &trainer.codebook,
-                prototypes: &trainer.prototypes,
-            };
-            let (q, _) = quality(parts, &val, &normalizer, 2 * bs, zero_padded, &device)?;
-            (
-                Some(q.mse),
-                Some(q.mae_db),
-                Some(q.usage.used()),
-                Some(q.usage.perplexity()),
-            )
-        };
-        let n_steps = steps_per_epoch.max(1) as f64;
-        log.append(&VqEpochMetrics {
-            epoch,
-            step: state.step,
-            lr,
-            train_reconstruction: rec_sum / n_steps,
-            train_commitment: com_sum / n_steps,
-            train_codes_used: usage.used(),
-            train_perplexity: usage.perplexity(),
-            restarted,
-            val_reconstruction: val_rec,
-            val_mae_db: val_mae,
-            val_codes_used: val_used,
-            val_perplexity: val_ppl,
-            seconds,
-            steps_per_s: n_steps / seconds.max(1e-9),
-        })?;
-        state.epoch = epoch;
-        state.rng_positions = vec![
-            (SHUFFLE_STREAM, rng_position(&shuffle)),
-            (RESTART_STREAM, rng_position(&trainer.rng)),
-        ];
-        let mut saving = run.begin_checkpoint(epoch)?;
-        saving.save_module(MODEL_FILE, &trainer.model)?;
-        saving.save_optimizer(OPTIMIZER_FILE, &trainer.optimizer)?;
-        saving.save_json(
-            VQ_STATE_FILE,
-            &VqState {
-                codebook: trainer.codebook.clone(),
-                prototypes: trainer.prototypes.clone(),
-                normalizer: normalizer.clone(),
-                training_prototypes: None,
-            },
-        )?;
-        publish(&saving.commit(&state)?, &run)?;
-    }
+    let mut step = VqVaeStep {
+        cfg: &cfg,
+        trainer,
+        shuffle,
+        order: (0..train.len()).collect(),
+        train: &train,
+        val: &val,
+        ranges,
+        normalizer: &normalizer,
+        device: device.clone(),
+        steps_per_epoch,
+        total_steps: steps_per_epoch * cfg.epochs,
+        epoch: VqEpochTotals::new(cfg.model.codebook_size, cfg.lr),
+        val_quality: None,
+        train_seconds: 0.0,
+        steps_here: 0,
+    };
+    let learner = Learner {
+        epochs: cfg.epochs,
+        patience: None,
+    };
+    let state = learner.fit(&mut step, &run, state, checkpoint, &mut log, progress)?;
+    let VqVaeStep {
+        mut trainer,
+        train_seconds,
+        steps_here: steps_now,
+        ..
+    } = step;
+    let zero_padded = crate::plan::cycle::is_zero_padded(&cfg.examples);
 
     // Final class prototypes: exact means over the training split with the final encoder.
     progress.message("computing class prototypes");
@@ -387,4 +284,219 @@ fn publish(checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
         checkpoint.publish(name, run.file(name))?;
     }
     Ok(())
+}
+
+/// The sums of one epoch's training steps.
+struct VqEpochTotals {
+    seconds: f64,
+    reconstruction: f64,
+    commitment: f64,
+    restarted: usize,
+    lr: f64,
+    usage: CodeUsage,
+}
+
+impl VqEpochTotals {
+    fn new(codebook_size: usize, lr: f64) -> Self {
+        Self {
+            seconds: 0.0,
+            reconstruction: 0.0,
+            commitment: 0.0,
+            restarted: 0,
+            lr,
+            usage: CodeUsage::new(codebook_size),
+        }
+    }
+}
+
+/// Validation of one epoch: reconstruction MSE, MAE in dB, codes used and their perplexity.
+type VqValidation = (f64, f64, usize, f64);
+
+/// The VQ-VAE's part of the epoch loop ([`Learner`]): its training epoch (shuffled, randomly
+/// placed cycles), its validation (reported, not used to select an epoch: the last one is
+/// kept) and its checkpoint files.
+struct VqVaeStep<'a> {
+    cfg: &'a VqVaeTrainConfig,
+    trainer: VqVaeTrainer,
+    shuffle: ChaCha8Rng,
+    order: Vec<usize>,
+    train: &'a [LogMel],
+    val: &'a [LogMel],
+    /// Per training example, the range of frame shifts that keeps its cycle in view (`None`:
+    /// not moved).
+    ranges: Vec<Option<(i64, i64)>>,
+    normalizer: &'a Normalizer,
+    device: Device,
+    steps_per_epoch: usize,
+    total_steps: usize,
+    epoch: VqEpochTotals,
+    val_quality: Option<VqValidation>,
+    train_seconds: f64,
+    steps_here: usize,
+}
+
+impl EpochStep for VqVaeStep<'_> {
+    type Record = VqEpochMetrics;
+    type Error = Error;
+
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        state: &mut TrainingState,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let cfg = self.cfg;
+        let (m, f, fp) = (
+            cfg.model.n_mels,
+            cfg.model.n_frames,
+            cfg.model.padded_frames(),
+        );
+        self.order.sort_unstable();
+        self.order.shuffle(&mut self.shuffle);
+        // Seeded per epoch, so that a resumed run places the cycles as an uninterrupted one.
+        let mut place = epoch_rng(cfg.seed, PLACEMENT_STREAM, epoch as u64);
+        let shifts: Vec<isize> = self
+            .ranges
+            .iter()
+            .map(|r| r.map_or(0, |(lo, hi)| place.random_range(lo..=hi) as isize))
+            .collect();
+        let placed = |i: usize, x: &[f32]| -> Vec<f32> {
+            if shifts[i] == 0 {
+                x.to_vec()
+            } else {
+                crate::plan::cycle::shift_frames(x, m, f, shifts[i])
+            }
+        };
+        progress.start(
+            &format!("VQ-VAE epoch {epoch}/{}", cfg.epochs),
+            self.steps_per_epoch as u64,
+        );
+        let t0 = Instant::now();
+        let mut totals = VqEpochTotals::new(cfg.model.codebook_size, cfg.lr);
+        let trainer = &mut self.trainer;
+        for chunk in self.order.chunks(cfg.batch_size) {
+            let moved: Vec<LogMel> = chunk
+                .iter()
+                .map(|&i| LogMel {
+                    data: placed(i, &self.train[i].data),
+                    label: self.train[i].label,
+                })
+                .collect();
+            let refs: Vec<&LogMel> = moved.iter().collect();
+            let batch = vq_batch(&refs, m, f, fp, trainer.device())?;
+            totals.lr = cfg.schedule.lr(state.step, self.total_steps, cfg.lr);
+            let s = trainer.step(&batch, totals.lr)?;
+            state.step += 1;
+            self.steps_here += 1;
+            if !(s.reconstruction.is_finite() && s.commitment.is_finite()) {
+                return Err(Error::Diverged {
+                    epoch,
+                    step: state.step,
+                    loss: s.reconstruction + s.commitment,
+                });
+            }
+            totals.reconstruction += s.reconstruction;
+            totals.commitment += s.commitment;
+            totals.restarted += s.restarted;
+            totals.usage.add(&s.codes);
+            progress.advance(1);
+            progress.message(&format!(
+                "recon {:.4}  codes {}/{}",
+                s.reconstruction,
+                totals.usage.used(),
+                cfg.model.codebook_size
+            ));
+        }
+        progress.finish();
+        totals.seconds = t0.elapsed().as_secs_f64();
+        self.train_seconds += totals.seconds;
+        self.epoch = totals;
+        Ok(())
+    }
+
+    fn validate(&mut self, _epoch: usize) -> Result<Option<f64>> {
+        self.val_quality = if self.val.is_empty() {
+            None
+        } else {
+            let valid = self.trainer.model.valid();
+            let parts = VqParts {
+                model: &valid,
+                config: &self.cfg.model,
+                codebook: &self.trainer.codebook,
+                prototypes: &self.trainer.prototypes,
+            };
+            let zero_padded = crate::plan::cycle::is_zero_padded(&self.cfg.examples);
+            let batch = 2 * self.cfg.batch_size;
+            let (q, _) = quality(
+                parts,
+                self.val,
+                self.normalizer,
+                batch,
+                zero_padded,
+                &self.device,
+            )?;
+            Some((q.mse, q.mae_db, q.usage.used(), q.usage.perplexity()))
+        };
+        // Every epoch is kept (the last one is the model): validation is reported only.
+        Ok(None)
+    }
+
+    fn record(
+        &mut self,
+        epoch: usize,
+        state: &TrainingState,
+        _best: bool,
+        _progress: &dyn Progress,
+    ) -> VqEpochMetrics {
+        let e = &self.epoch;
+        let n_steps = self.steps_per_epoch.max(1) as f64;
+        let v = self.val_quality;
+        VqEpochMetrics {
+            epoch,
+            step: state.step,
+            lr: e.lr,
+            train_reconstruction: e.reconstruction / n_steps,
+            train_commitment: e.commitment / n_steps,
+            train_codes_used: e.usage.used(),
+            train_perplexity: e.usage.perplexity(),
+            restarted: e.restarted,
+            val_reconstruction: v.map(|v| v.0),
+            val_mae_db: v.map(|v| v.1),
+            val_codes_used: v.map(|v| v.2),
+            val_perplexity: v.map(|v| v.3),
+            seconds: e.seconds,
+            steps_per_s: n_steps / e.seconds.max(1e-9),
+        }
+    }
+
+    fn rng_positions(&self) -> Vec<(u64, String)> {
+        vec![
+            (SHUFFLE_STREAM, rng_position(&self.shuffle)),
+            (RESTART_STREAM, rng_position(&self.trainer.rng)),
+        ]
+    }
+
+    fn save(
+        &self,
+        saving: &mut CheckpointWriter,
+        _best: bool,
+        _previous: Option<&Checkpoint>,
+    ) -> Result<()> {
+        saving.save_module(MODEL_FILE, &self.trainer.model)?;
+        saving.save_optimizer(OPTIMIZER_FILE, &self.trainer.optimizer)?;
+        saving.save_json(
+            VQ_STATE_FILE,
+            &VqState {
+                codebook: self.trainer.codebook.clone(),
+                prototypes: self.trainer.prototypes.clone(),
+                normalizer: self.normalizer.clone(),
+                training_prototypes: None,
+            },
+        )?;
+        Ok(())
+    }
+
+    fn publish(&self, checkpoint: &Checkpoint, run: &RunDir) -> Result<()> {
+        publish(checkpoint, run)
+    }
 }

@@ -2,16 +2,6 @@
 
 use auscult_classifier::TrainReport;
 
-/// Says so when `--resume` found no committed checkpoint and training began again.
-pub(super) fn print_start(r: &TrainReport) {
-    if r.start == auscult_experiment::Start::Restarted {
-        eprintln!(
-            "{} had no committed checkpoint (it was stopped before its first epoch was saved): trained from the first epoch",
-            r.run_dir.display()
-        );
-    }
-}
-
 /// Prints the report of a run.
 pub(super) fn print_report(r: &TrainReport) {
     println!("run directory   {}", r.run_dir.display());

@@ -10,7 +10,7 @@ use super::args::Args;
 use super::data::{DATA_FILE, DataSpec};
 use super::new_run::train_new;
 use super::per_sound::train_per_sound;
-use super::report::{print_report, print_start};
+use super::report::print_report;
 use crate::output::{BarProgress, print_json};
 
 /// Runs the subcommand.
@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         print_json(&report)
     } else {
-        print_start(&report);
+        crate::output::print_start(report.start, &report.run_dir);
         print_report(&report);
         Ok(())
     }
