@@ -5,10 +5,19 @@ use std::fmt::Write as _;
 
 use crate::results::StudyReport;
 
-/// The Markdown table of `report.summary` (percent, mean ± sample sd over the seeds; one
-/// recall column per class of the first arm, `-` where an arm lacks the class), followed by a
-/// blank line and a sentence naming the seeds. No trailing newline.
+/// The Markdown table of `report.summary` (percent, mean ± sample sd over the seeds, or the
+/// one seed's value alone: a spread of one value would read as "no spread"; one recall
+/// column per class of the first arm, `-` where an arm lacks the class), followed by a blank
+/// line and a sentence naming the seeds. No trailing newline.
 pub fn results_table(report: &StudyReport) -> String {
+    let one_seed = report.seeds.len() == 1;
+    let cell = |s: &crate::stats::Spread| {
+        if one_seed {
+            format!("{:.1}", 100.0 * s.mean)
+        } else {
+            s.percent()
+        }
+    };
     let mut classes: Vec<String> = Vec::new();
     if let Some(first) = report.summary.first() {
         classes = first.recall.iter().map(|(c, _)| c.clone()).collect();
@@ -30,32 +39,39 @@ pub fn results_table(report: &StudyReport) -> String {
             "| ({}) {} | {} | {} | {} | {} |",
             s.arm.letter(),
             s.description,
-            s.specificity.percent(),
-            s.sensitivity.percent(),
-            s.score.percent(),
-            s.macro_f1.percent()
+            cell(&s.specificity),
+            cell(&s.sensitivity),
+            cell(&s.score),
+            cell(&s.macro_f1)
         );
         for c in &classes {
             let cell = s
                 .recall
                 .iter()
                 .find(|(k, _)| k == c)
-                .map_or("-".to_string(), |(_, v)| v.percent());
+                .map_or("-".to_string(), |(_, v)| cell(v));
             let _ = write!(t, " {cell} |");
         }
         t.push('\n');
     }
-    let _ = write!(
-        t,
-        "\nMean ± sample standard deviation over {} seed(s) ({}), test patients only.",
-        report.seeds.len(),
-        report
-            .seeds
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let seeds = report
+        .seeds
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if one_seed {
+        let _ = write!(
+            t,
+            "\nOne seed ({seeds}), test patients only: no spread between seeds to show."
+        );
+    } else {
+        let _ = write!(
+            t,
+            "\nMean ± sample standard deviation over {} seed(s) ({seeds}), test patients only.",
+            report.seeds.len()
+        );
+    }
     t
 }
 
@@ -129,7 +145,27 @@ Mean ± sample standard deviation over 2 seed(s) (0, 1), test patients only.";
 | arm | Sp % | Se % | Score % | macro-F1 % |
 |---|---|---|---|---|
 
-Mean ± sample standard deviation over 1 seed(s) (7), test patients only.";
+One seed (7), test patients only: no spread between seeds to show.";
         assert_eq!(results_table(&report(Vec::new(), vec![7])), expected);
+    }
+
+    #[test]
+    fn one_seed_shows_values_without_a_spread() {
+        let summary = vec![ArmSummary {
+            arm: Arm::Plain,
+            description: Arm::Plain.description().to_string(),
+            specificity: spread(0.662, 0.0),
+            sensitivity: spread(0.486, 0.0),
+            score: spread(0.574, 0.0),
+            macro_f1: spread(0.321, 0.0),
+            recall: vec![("normal".to_string(), spread(0.662, 0.0))],
+        }];
+        let expected = "\
+| arm | Sp % | Se % | Score % | macro-F1 % | recall normal % |
+|---|---|---|---|---|---|
+| (a) cross-entropy, instance sampling | 66.2 | 48.6 | 57.4 | 32.1 | 66.2 |
+
+One seed (0), test patients only: no spread between seeds to show.";
+        assert_eq!(results_table(&report(summary, vec![0])), expected);
     }
 }

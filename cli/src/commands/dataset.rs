@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use auscult_datasets::{Format, Inspection, inspect};
 
+use crate::commands::parsers::parse_format;
 use crate::output::print_json;
 
 /// `auscult dataset` subcommands.
@@ -30,10 +31,6 @@ pub struct InspectArgs {
     /// sample_rates, problems, ...) instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 /// Runs the subcommand.

@@ -15,6 +15,7 @@ use auscult_classifier::{
 use auscult_datasets::{Example, Format, SplitSpec};
 
 use super::train::{DATA_FILE, DataSpec, parse_level};
+use crate::commands::parsers::parse_format;
 use crate::output::print_json;
 
 /// Which part of the split to evaluate on.
@@ -71,10 +72,6 @@ pub struct Args {
     /// sensitivity_at_95_specificity, threshold; item_metrics at the participant level).
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 impl Args {

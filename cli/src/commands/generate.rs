@@ -9,7 +9,7 @@ use anyhow::Context;
 use auscult_experiment::DeviceChoice;
 use auscult_vqvae::{ClassCounts, GenerateReport, GenerateRequest, SamplingConfig, generate};
 
-use super::train_vqvae::parse_device;
+use crate::commands::parsers::parse_device;
 use crate::output::{BarProgress, print_json};
 
 /// Arguments of `auscult generate`.

@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod generate;
 pub mod info;
 pub mod mel;
+mod parsers;
 pub mod quality;
 pub mod study;
 pub mod synth;

@@ -12,6 +12,7 @@ use auscult_datasets::{Format, GeneratedCorpus};
 use serde::Serialize;
 
 use super::evaluate::{Source, SplitArg, Subset, parse_split_arg, part_examples};
+use crate::commands::parsers::parse_format;
 use crate::output::print_json;
 
 /// Arguments of `auscult quality`.
@@ -44,10 +45,6 @@ pub struct Args {
     /// frechet, frechet_real_halves, frechet_ratio, p_class_generated, p_class_real}]).
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 /// What `--json` prints.

@@ -8,7 +8,8 @@ use anyhow::Context;
 use auscult_experiment::DeviceChoice;
 use auscult_vqvae::{PriorReport, PriorTrainConfig, VqVaeTrainConfig, train_prior};
 
-use super::train_vqvae::{DataArgs, Preset, load_data, parse_device, read_config};
+use super::train_vqvae::{DataArgs, Preset, base_config, load_data, read_config};
+use crate::commands::parsers::parse_device;
 use crate::output::{BarProgress, print_json, print_start};
 
 /// Arguments of `auscult train-prior`.
@@ -69,17 +70,14 @@ pub struct Args {
 
 /// The configuration the flags ask for.
 pub fn resolve_config(args: &Args) -> anyhow::Result<PriorTrainConfig> {
-    let saved = args.out.join("config.json");
-    let mut cfg: PriorTrainConfig = if let Some(path) = &args.config {
-        read_config(path)?
-    } else if args.resume && saved.exists() {
-        read_config(&saved)?
-    } else {
-        match args.preset {
-            Some(Preset::Gpu) => PriorTrainConfig::gpu(),
-            _ => PriorTrainConfig::default(),
-        }
-    };
+    let mut cfg = base_config(
+        args.config.as_deref(),
+        &args.out,
+        args.resume,
+        args.preset,
+        PriorTrainConfig::default,
+        PriorTrainConfig::gpu,
+    )?;
     if let Some(e) = args.epochs {
         cfg.epochs = e;
     }

@@ -9,6 +9,7 @@ use auscult_datasets::{ExampleConfig, ExampleSet, Format, LoadOptions, SplitSpec
 use auscult_experiment::DeviceChoice;
 use auscult_vqvae::{VqVaeReport, VqVaeTrainConfig, train_vqvae};
 
+use crate::commands::parsers::{parse_device, parse_format, parse_split};
 use crate::output::{BarProgress, print_json, print_start};
 
 /// Model size preset.
@@ -36,14 +37,6 @@ pub struct DataArgs {
     /// Share of the training patients held out for validation (0 for none).
     #[arg(long, default_value_t = 0.1, value_name = "F")]
     pub val_fraction: f32,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
-}
-
-fn parse_split(s: &str) -> Result<SplitSpec, String> {
-    s.parse::<SplitSpec>()
 }
 
 /// Loads the data with the model's example cut.
@@ -77,6 +70,28 @@ pub(crate) fn read_config<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow
             "parsing {} (see `config.json` of a run for the fields)",
             path.display()
         )
+    })
+}
+
+/// The configuration the flags start from: the --config file; else, on --resume, the run's
+/// saved `config.json`; else the preset's (`default` for the CPU, `gpu` for --preset gpu).
+pub(crate) fn base_config<T: serde::de::DeserializeOwned>(
+    config: Option<&Path>,
+    out: &Path,
+    resume: bool,
+    preset: Option<Preset>,
+    default: fn() -> T,
+    gpu: fn() -> T,
+) -> anyhow::Result<T> {
+    let saved = out.join("config.json");
+    Ok(if let Some(path) = config {
+        read_config(path)?
+    } else if resume && saved.exists() {
+        read_config(&saved)?
+    } else if preset == Some(Preset::Gpu) {
+        gpu()
+    } else {
+        default()
     })
 }
 
@@ -122,23 +137,16 @@ pub struct Args {
     pub json: bool,
 }
 
-pub(crate) fn parse_device(s: &str) -> Result<DeviceChoice, String> {
-    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
-}
-
 /// The configuration the flags ask for.
 pub fn resolve_config(args: &Args) -> anyhow::Result<VqVaeTrainConfig> {
-    let saved = args.out.join("config.json");
-    let mut cfg: VqVaeTrainConfig = if let Some(path) = &args.config {
-        read_config(path)?
-    } else if args.resume && saved.exists() {
-        read_config(&saved)?
-    } else {
-        match args.preset {
-            Some(Preset::Gpu) => VqVaeTrainConfig::gpu(),
-            _ => VqVaeTrainConfig::default(),
-        }
-    };
+    let mut cfg = base_config(
+        args.config.as_deref(),
+        &args.out,
+        args.resume,
+        args.preset,
+        VqVaeTrainConfig::default,
+        VqVaeTrainConfig::gpu,
+    )?;
     if let Some(e) = args.epochs {
         cfg.epochs = e;
     }

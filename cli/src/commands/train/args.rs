@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::commands::parsers::{parse_device, parse_format, parse_split};
 use auscult_classifier::{FreqMixStyle, ItemNorm, Level, MixupMode, Recipe};
 use auscult_datasets::{CoswaraTarget, Format, SoundKind, SplitSpec};
 use auscult_experiment::DeviceChoice;
@@ -161,14 +162,6 @@ pub struct Args {
     pub json: bool,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
-}
-
-fn parse_split(s: &str) -> Result<SplitSpec, String> {
-    s.parse::<SplitSpec>()
-}
-
 fn parse_sound(s: &str) -> Result<SoundKind, String> {
     s.parse::<SoundKind>()
 }
@@ -209,8 +202,4 @@ fn parse_recipe(s: &str) -> Result<Recipe, String> {
 
 fn parse_mixup(s: &str) -> Result<MixupMode, String> {
     s.parse::<MixupMode>().map_err(|e| e.to_string())
-}
-
-fn parse_device(s: &str) -> Result<DeviceChoice, String> {
-    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
 }
