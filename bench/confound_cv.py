@@ -102,6 +102,17 @@ def build_fold(root, dest, train_names, test_names, chain, keep, rng):
     return dropped, kept
 
 
+def training_folds(root, k, seed):
+    """The official training recordings present under root, and k patient-disjoint folds of
+    their patients (sets of patient ids), shuffled by seed."""
+    split = read_split(root)
+    train = sorted(n for n, p in split.items() if p == "train"
+                   and os.path.exists(os.path.join(root, DB, n + ".wav")))
+    patients = sorted({n.split("_")[0] for n in train})
+    random.Random(seed).shuffle(patients)
+    return train, [set(patients[i::k]) for i in range(k)]
+
+
 def recipes_from(args):
     out = []
     for item in args:
@@ -125,12 +136,7 @@ def main():
     device, rate = a.chain.split(":")
     chain = (device, int(rate))
 
-    split = read_split(a.data)
-    train = sorted(n for n, p in split.items() if p == "train"
-                   and os.path.exists(os.path.join(a.data, DB, n + ".wav")))
-    patients = sorted({n.split("_")[0] for n in train})
-    random.Random(a.fold_seed).shuffle(patients)
-    folds = [set(patients[i::a.folds]) for i in range(a.folds)]
+    train, folds = training_folds(a.data, a.folds, a.fold_seed)
 
     done = {}
     if os.path.exists(a.out):

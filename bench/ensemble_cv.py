@@ -25,7 +25,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from confound_cv import DB, build_fold, read_split  # noqa: E402
+from confound_cv import DB, build_fold, training_folds  # noqa: E402
 from recipe_cv import CLASSES, icbhi  # noqa: E402
 
 
@@ -80,12 +80,7 @@ def main():
     a = ap.parse_args()
     device, rate = a.chain.split(":")
     chain = (device, int(rate))
-    split = read_split(a.data)
-    train = sorted(n for n, p in split.items() if p == "train"
-                   and os.path.exists(os.path.join(a.data, DB, n + ".wav")))
-    patients = sorted({n.split("_")[0] for n in train})
-    random.Random(a.fold_seed).shuffle(patients)
-    folds = [set(patients[i::a.folds]) for i in range(a.folds)]
+    train, folds = training_folds(a.data, a.folds, a.fold_seed)
 
     n = len(CLASSES)
     single = [[[0] * n for _ in range(n)] for _ in range(a.members)]

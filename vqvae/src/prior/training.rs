@@ -399,7 +399,11 @@ pub fn train_prior(
         device: device.clone(),
         steps_per_epoch,
         total_steps: steps_per_epoch * cfg.epochs,
-        epoch: (0.0, 0.0, cfg.lr),
+        epoch: PriorEpochTotals {
+            seconds: 0.0,
+            loss: 0.0,
+            lr: cfg.lr,
+        },
         val_loss: None,
         train_seconds: 0.0,
         steps_here: 0,
@@ -457,6 +461,17 @@ pub fn train_prior(
     Ok(report)
 }
 
+/// What one epoch's training steps add up to.
+#[derive(Debug, Clone, Copy)]
+struct PriorEpochTotals {
+    /// Seconds spent in the steps.
+    seconds: f64,
+    /// Sum of the steps' losses (nats per code).
+    loss: f64,
+    /// Learning rate of the last step.
+    lr: f64,
+}
+
 /// The prior's part of the epoch loop ([`Learner`]): its training epoch (shuffled sequences,
 /// the epoch's placements of the cycles), its validation (reported, not used to select an
 /// epoch: the last one is kept) and its checkpoint files.
@@ -471,8 +486,7 @@ struct PriorStep<'a> {
     device: Device,
     steps_per_epoch: usize,
     total_steps: usize,
-    /// The epoch's training seconds, summed loss and last learning rate.
-    epoch: (f64, f64, f64),
+    epoch: PriorEpochTotals,
     val_loss: Option<f64>,
     train_seconds: f64,
     steps_here: usize,
@@ -522,7 +536,11 @@ impl EpochStep for PriorStep<'_> {
         progress.finish();
         let seconds = t0.elapsed().as_secs_f64();
         self.train_seconds += seconds;
-        self.epoch = (seconds, loss_sum, lr);
+        self.epoch = PriorEpochTotals {
+            seconds,
+            loss: loss_sum,
+            lr,
+        };
         Ok(())
     }
 
@@ -549,7 +567,11 @@ impl EpochStep for PriorStep<'_> {
         _best: bool,
         _progress: &dyn Progress,
     ) -> PriorEpochMetrics {
-        let (seconds, loss_sum, lr) = self.epoch;
+        let PriorEpochTotals {
+            seconds,
+            loss: loss_sum,
+            lr,
+        } = self.epoch;
         let n_steps = self.steps_per_epoch.max(1) as f64;
         let train_loss = loss_sum / n_steps;
         PriorEpochMetrics {

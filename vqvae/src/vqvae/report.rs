@@ -146,6 +146,7 @@ pub(crate) struct Quality {
     pub(crate) usage: CodeUsage,
 }
 
+/// The reconstruction quality of the model on normalised `data`, and the reconstructions.
 ///
 /// With `cycle_only` (zero-padded examples), the errors are measured over each example's cycle
 /// frames only (see `cycle_span`), so that the easy silence around a cycle

@@ -26,7 +26,7 @@ use crate::vqvae::model::{
 };
 use crate::vqvae::quantizer::CodeUsage;
 use crate::vqvae::report::{
-    VqEpochMetrics, VqVaeReport, detail_by_class, quality, reconstructions_png,
+    Quality, VqEpochMetrics, VqVaeReport, detail_by_class, quality, reconstructions_png,
 };
 use crate::vqvae::step::VqVaeTrainer;
 use crate::{Error, Result};
@@ -309,9 +309,6 @@ impl VqEpochTotals {
     }
 }
 
-/// Validation of one epoch: reconstruction MSE, MAE in dB, codes used and their perplexity.
-type VqValidation = (f64, f64, usize, f64);
-
 /// The VQ-VAE's part of the epoch loop ([`Learner`]): its training epoch (shuffled, randomly
 /// placed cycles), its validation (reported, not used to select an epoch: the last one is
 /// kept) and its checkpoint files.
@@ -330,7 +327,7 @@ struct VqVaeStep<'a> {
     steps_per_epoch: usize,
     total_steps: usize,
     epoch: VqEpochTotals,
-    val_quality: Option<VqValidation>,
+    val_quality: Option<Quality>,
     train_seconds: f64,
     steps_here: usize,
 }
@@ -435,7 +432,7 @@ impl EpochStep for VqVaeStep<'_> {
                 zero_padded,
                 &self.device,
             )?;
-            Some((q.mse, q.mae_db, q.usage.used(), q.usage.perplexity()))
+            Some(q)
         };
         // Every epoch is kept (the last one is the model): validation is reported only.
         Ok(None)
@@ -450,7 +447,7 @@ impl EpochStep for VqVaeStep<'_> {
     ) -> VqEpochMetrics {
         let e = &self.epoch;
         let n_steps = self.steps_per_epoch.max(1) as f64;
-        let v = self.val_quality;
+        let v = self.val_quality.as_ref();
         VqEpochMetrics {
             epoch,
             step: state.step,
@@ -460,10 +457,10 @@ impl EpochStep for VqVaeStep<'_> {
             train_codes_used: e.usage.used(),
             train_perplexity: e.usage.perplexity(),
             restarted: e.restarted,
-            val_reconstruction: v.map(|v| v.0),
-            val_mae_db: v.map(|v| v.1),
-            val_codes_used: v.map(|v| v.2),
-            val_perplexity: v.map(|v| v.3),
+            val_reconstruction: v.map(|q| q.mse),
+            val_mae_db: v.map(|q| q.mae_db),
+            val_codes_used: v.map(|q| q.usage.used()),
+            val_perplexity: v.map(|q| q.usage.perplexity()),
             seconds: e.seconds,
             steps_per_s: n_steps / e.seconds.max(1e-9),
         }
