@@ -49,7 +49,7 @@ pub use ensemble::{Ensemble, EnsembleSpec, MemberSpec, is_ensemble};
 pub use error::{Error, Result};
 pub use inference::{
     Classifier, EvalOptions, Evaluation, Participant, Recording, SampleQuality, Segment, Summary,
-    corpus_class_probability, evaluate, evaluate_with,
+    corpus_class_probability, evaluate, evaluate_probabilities, evaluate_with,
 };
 pub use loss::ClassLoss;
 pub use metrics::{BootstrapUnit, ConfusionMatrix, GroupMetrics, IcbhiScore, Metrics};

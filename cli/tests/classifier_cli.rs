@@ -121,8 +121,11 @@ fn train_evaluate_resume_and_classify() {
         .assert()
         .success();
 
+    let predictions = tmp.path().join("predictions.csv");
     let out = auscult()
-        .args(["evaluate", "--json", "--model"])
+        .args(["evaluate", "--json", "--predictions"])
+        .arg(&predictions)
+        .arg("--model")
         .arg(&run)
         .assert()
         .success()
@@ -153,6 +156,35 @@ fn train_evaluate_resume_and_classify() {
         .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
         .sum();
     assert_eq!(n, total);
+    // --predictions: one row per scored cycle, whose predicted classes give the confusion
+    // matrix's column sums.
+    let csv = std::fs::read_to_string(&predictions).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("id,patient,device,source,start_s,end_s,truth,predicted,p_normal,"),
+        "{csv}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len() as u64, n);
+    let classes: Vec<&str> = eval["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for (j, class) in classes.iter().enumerate() {
+        let column: u64 = eval["confusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[j].as_u64().unwrap())
+            .sum();
+        let predicted = rows.iter().filter(|r| r[7] == *class).count() as u64;
+        assert_eq!(predicted, column, "predicted {class}");
+    }
     // Patient-level intervals, and the breakdown by device and by source sample rate: the
     // synthetic corpus names its devices as ICBHI does and records at 4 and 44.1 kHz.
     assert_eq!(eval["bootstrap_unit"], "patient");

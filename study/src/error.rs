@@ -38,4 +38,7 @@ pub enum Error {
         #[source]
         source: auscult_plot::Error,
     },
+    /// Two arms' predictions cannot be paired (different test items, or lengths).
+    #[error("paired comparison: {0}")]
+    Mismatch(String),
 }

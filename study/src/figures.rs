@@ -96,6 +96,7 @@ mod tests {
             seeds: per_seed.iter().map(|r| r.seed).collect(),
             per_seed,
             summary: Vec::new(),
+            paired: Vec::new(),
             gate_keep_share: BTreeMap::new(),
             verdict: String::new(),
             steps: Vec::new(),

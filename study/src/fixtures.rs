@@ -52,5 +52,6 @@ pub fn seed_result(seed: u64, arms: &[(Arm, Evaluation)]) -> SeedResult {
         gate_mean_probability: BTreeMap::new(),
         real_mean_probability: BTreeMap::new(),
         gate_thresholds: BTreeMap::new(),
+        predictions: BTreeMap::new(),
     }
 }

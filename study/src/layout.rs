@@ -37,6 +37,9 @@ pub const GENERATED_DIR: &str = "generated";
 pub const GATED_DIR: &str = "generated-gated";
 /// The gate's per-sample probabilities, inside [`GATED_DIR`].
 pub const GATE_FILE: &str = "gate.json";
+/// Each arm's per-cycle test predictions (`auscult evaluate --predictions`), inside its run
+/// directory.
+pub const TEST_PREDICTIONS_FILE: &str = "test-predictions.csv";
 
 /// The folder of one seed's runs (`seed-3`).
 pub fn seed_dir(seed: u64) -> String {

@@ -21,7 +21,7 @@
 //! };
 //! let base = summary("b".parse::<Arm>()?, 0.50, 0.03);
 //! let augmented = summary(Arm::Augmented, 0.60, 0.04);
-//! assert!(verdict(&[base, augmented]).ends_with("augmentation helped here."));
+//! assert!(verdict(&[base, augmented], &[]).ends_with("augmentation helped here."));
 //! # Ok::<(), auscult_study::Error>(())
 //! ```
 
@@ -32,6 +32,7 @@ mod figures;
 mod fixtures;
 mod gate;
 pub mod layout;
+mod paired;
 mod report;
 mod results;
 mod setup;
@@ -43,9 +44,13 @@ pub use arm::{Arm, arms_to_run};
 pub use error::{Error, Result};
 pub use figures::{Figures, draw_figures};
 pub use gate::{gate_share, gate_thresholds};
+pub use paired::{
+    ArmPredictions, ItemPredictions, PAIRED_RESAMPLES, PairedComparison, comparison_of,
+    paired_comparisons,
+};
 pub use report::markdown;
 pub use results::{ArmSummary, SeedResult, Step, StudyReport, summarise};
 pub use setup::{Augmentation, Budget, Setup};
 pub use stats::{Spread, mean, median};
-pub use table::results_table;
+pub use table::{paired_table, results_table};
 pub use verdict::verdict;

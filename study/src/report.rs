@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use crate::figures::Figures;
 use crate::results::{SeedResult, StudyReport};
 use crate::setup::Setup;
-use crate::table::results_table;
+use crate::table::{paired_table, results_table};
 
 /// The report of `report`, run as `setup` says. `inspection` is what
 /// `auscult dataset inspect --json` printed (its `recordings`, `patients`, `classes` and
@@ -88,6 +88,11 @@ pub fn markdown(
     }
     let _ = writeln!(m, "## Results on the test patients\n");
     let _ = writeln!(m, "{}\n", results_table(report));
+    let paired = paired_table(report);
+    if !paired.is_empty() {
+        let _ = writeln!(m, "### Paired differences\n");
+        let _ = writeln!(m, "{paired}\n");
+    }
     let _ = writeln!(m, "{}\n", report.verdict);
     if report.synthetic {
         let _ = writeln!(
@@ -270,6 +275,7 @@ mod tests {
                 macro_f1: Spread { mean: 0.4, sd: 0.1 },
                 recall: vec![("normal".to_string(), Spread { mean: 0.8, sd: 0.1 })],
             }],
+            paired: Vec::new(),
             gate_keep_share: BTreeMap::from([("crackle".to_string(), 0.5)]),
             verdict: "Verdict: no augmented arm was run.".to_string(),
             steps: vec![Step {

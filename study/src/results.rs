@@ -11,6 +11,7 @@ use auscult_classifier::Evaluation;
 use serde::{Deserialize, Serialize};
 
 use crate::arm::Arm;
+use crate::paired::{ArmPredictions, PairedComparison};
 use crate::stats::Spread;
 
 /// One executed step: what ran, how long it took.
@@ -46,6 +47,10 @@ pub struct SeedResult {
     pub real_mean_probability: BTreeMap<String, f64>,
     /// The gate's threshold per class (the same for every class unless `--gate-relative`).
     pub gate_thresholds: BTreeMap<String, f64>,
+    /// Each arm's test predictions, item by item, for the paired comparisons (kept in each
+    /// arm's `test-predictions.csv`, not in `report.json`).
+    #[serde(skip)]
+    pub predictions: ArmPredictions,
 }
 
 /// The aggregated metrics of one arm over the seeds (fractions in [0, 1]).
@@ -80,6 +85,10 @@ pub struct StudyReport {
     pub per_seed: Vec<SeedResult>,
     /// Aggregates per arm.
     pub summary: Vec<ArmSummary>,
+    /// Arms (c), (e) and (d) against (b), paired item by item on the test patients (empty
+    /// for reports written before predictions were kept).
+    #[serde(default)]
+    pub paired: Vec<PairedComparison>,
     /// Share of generated samples the gate kept, per class (over all seeds).
     pub gate_keep_share: BTreeMap<String, f64>,
     /// The honest answer to "does augmentation help here?" (see [`crate::verdict`]).
@@ -223,6 +232,7 @@ mod tests {
             synthetic: true,
             seeds: vec![3],
             summary: summarise(&[Arm::MixupSupcon], &per_seed),
+            paired: Vec::new(),
             per_seed,
             gate_keep_share: BTreeMap::from([("wheeze".to_string(), 0.5)]),
             verdict: "Verdict: no augmented arm was run.".into(),
@@ -238,7 +248,7 @@ mod tests {
             .cloned()
             .collect();
         assert!(json.starts_with(r#"{"data":"synth","synthetic":true,"seeds":[3],"per_seed":[{"seed":3,"arms":{"mixup-supcon":{"#));
-        assert_eq!(keys.len(), 9);
+        assert_eq!(keys.len(), 10);
         let back: StudyReport = serde_json::from_str(&json).unwrap();
         assert_eq!(serde_json::to_string(&back).unwrap(), json);
     }

@@ -75,6 +75,69 @@ pub fn results_table(report: &StudyReport) -> String {
     t
 }
 
+/// The Markdown table of `report.paired`: for each arm against its baseline, the mean
+/// paired score difference over the seeds with its patient-bootstrap 95% interval, each
+/// seed's difference and interval, and the mean difference in recall per class (points).
+/// Empty when nothing was paired. No trailing newline.
+pub fn paired_table(report: &StudyReport) -> String {
+    let Some(first) = report.paired.first() else {
+        return String::new();
+    };
+    let points = |v: f64| format!("{:+.1}", 100.0 * v);
+    let interval = |ci: Option<[f64; 2]>| {
+        ci.map_or("-".to_string(), |[lo, hi]| {
+            format!("[{}, {}]", points(lo), points(hi))
+        })
+    };
+    let mut t = String::new();
+    let _ = write!(
+        t,
+        "| arm vs baseline | Score difference, mean [95% CI] | per seed |"
+    );
+    for (c, _) in &first.recall_difference {
+        let _ = write!(t, " recall {c} |");
+    }
+    t.push_str("\n|---|---|---|");
+    for _ in &first.recall_difference {
+        t.push_str("---|");
+    }
+    t.push('\n');
+    for p in &report.paired {
+        let per_seed = p
+            .seeds
+            .iter()
+            .zip(p.score.per_pair.iter().zip(&p.score.per_pair_ci95))
+            .map(|(s, (d, ci))| format!("{s}: {} {}", points(*d), interval(*ci)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = write!(
+            t,
+            "| ({}) vs ({}) | {} {} | {per_seed} |",
+            p.arm.letter(),
+            p.baseline.letter(),
+            points(p.score.difference),
+            interval(p.score.ci95),
+        );
+        for (c, _) in &first.recall_difference {
+            let cell = p
+                .recall_difference
+                .iter()
+                .find(|(k, _)| k == c)
+                .map_or("-".to_string(), |(_, v)| points(*v));
+            let _ = write!(t, " {cell} |");
+        }
+        t.push('\n');
+    }
+    let _ = write!(
+        t,
+        "\nPaired on the same test cycles, in ICBHI score points (recall: percentage points, \
+         mean over the seeds); 95% intervals from {} resamples of the {} test patients, one \
+         draw shared by both arms and every seed.",
+        first.score.resamples, first.score.n_patients
+    );
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -96,6 +159,7 @@ mod tests {
             seeds,
             per_seed: Vec::new(),
             summary,
+            paired: Vec::new(),
             gate_keep_share: BTreeMap::new(),
             verdict: String::new(),
             steps: Vec::new(),
@@ -167,5 +231,34 @@ One seed (7), test patients only: no spread between seeds to show.";
 
 One seed (0), test patients only: no spread between seeds to show.";
         assert_eq!(results_table(&report(summary, vec![0])), expected);
+    }
+
+    #[test]
+    fn paired_table_shows_the_mean_each_seed_and_recall_differences() {
+        let mut r = report(Vec::new(), vec![0, 1]);
+        assert_eq!(paired_table(&r), "");
+        r.paired = vec![crate::PairedComparison {
+            arm: Arm::Augmented,
+            baseline: Arm::MixupSupcon,
+            seeds: vec![0, 1],
+            score: auscult_classifier::metrics::PairedDifference {
+                difference: 0.0125,
+                per_pair: vec![0.03, -0.005],
+                per_pair_ci95: vec![Some([0.01, 0.05]), None],
+                ci95: Some([-0.01, 0.04]),
+                resamples: 2000,
+                n_patients: 11,
+            },
+            recall_difference: vec![("normal".into(), -0.02), ("wheeze".into(), 0.1)],
+        }];
+        let expected = "\
+| arm vs baseline | Score difference, mean [95% CI] | per seed | recall normal | recall wheeze |
+|---|---|---|---|---|
+| (c) vs (b) | +1.2 [-1.0, +4.0] | 0: +3.0 [+1.0, +5.0]; 1: -0.5 - | -2.0 | +10.0 |
+
+Paired on the same test cycles, in ICBHI score points (recall: percentage points, mean over \
+the seeds); 95% intervals from 2000 resamples of the 11 test patients, one draw shared by both \
+arms and every seed.";
+        assert_eq!(paired_table(&r), expected);
     }
 }

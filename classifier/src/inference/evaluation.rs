@@ -112,9 +112,13 @@ pub fn evaluate_with(
     examples: &[Example],
     options: impl Into<EvalOptions>,
 ) -> Result<Evaluation> {
-    let EvalOptions { bootstrap, level } = options.into();
-    let level = level.unwrap_or(clf.config().train.level);
-    let threshold = clf.decision().map(|d| d.threshold);
+    check_examples(clf, examples)?;
+    let probs = clf.predict_examples(examples)?;
+    evaluate_probabilities(clf, examples, &probs, options)
+}
+
+/// Errors for an empty evaluation or a label outside the model's classes.
+fn check_examples(clf: &Classifier, examples: &[Example]) -> Result<()> {
     if examples.is_empty() {
         return Err(Error::data(
             "nothing to evaluate: the chosen split has no examples",
@@ -127,7 +131,22 @@ pub fn evaluate_with(
             n_classes,
         });
     }
-    let probs = clf.predict_examples(examples)?;
+    Ok(())
+}
+
+/// As [`evaluate_with`], from the class probabilities the classifier already gave `examples`
+/// (`probs[i]` is example `i`'s, from [`Classifier::predict_examples`]): for callers that
+/// also keep the predictions.
+pub fn evaluate_probabilities(
+    clf: &Classifier,
+    examples: &[Example],
+    probs: &[Vec<f32>],
+    options: impl Into<EvalOptions>,
+) -> Result<Evaluation> {
+    let EvalOptions { bootstrap, level } = options.into();
+    let level = level.unwrap_or(clf.config().train.level);
+    let threshold = clf.decision().map(|d| d.threshold);
+    check_examples(clf, examples)?;
     let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
     let patients: Vec<String> = examples.iter().map(|e| e.patient.clone()).collect();
     let classes = clf.classes();
@@ -139,7 +158,7 @@ pub fn evaluate_with(
     let by = Grouping {
         classes,
         truth: &truth,
-        probabilities: &probs,
+        probabilities: probs,
         patients: &patients,
         bootstrap,
         threshold,
@@ -147,7 +166,7 @@ pub fn evaluate_with(
     let items = Metrics::compute_full(
         classes,
         &truth,
-        &probs,
+        probs,
         Some(&patients),
         bootstrap,
         threshold,
@@ -162,7 +181,7 @@ pub fn evaluate_with(
             by_sample_rate: by.metrics(&rates)?,
         },
         Level::Participant => {
-            let f = fuse_by_patient(&truth, &probs, &patients)?;
+            let f = fuse_by_patient(&truth, probs, &patients)?;
             Evaluation {
                 model_dir: clf.dir().to_path_buf(),
                 level,

@@ -19,7 +19,7 @@ pub(crate) use classifier::decide;
 pub use classifier::{ClassProbabilities, Classifier};
 pub use corpus::{SampleQuality, corpus_class_probability};
 pub(crate) use evaluation::source_rates;
-pub use evaluation::{EvalOptions, Evaluation, evaluate, evaluate_with};
+pub use evaluation::{EvalOptions, Evaluation, evaluate, evaluate_probabilities, evaluate_with};
 pub use participant::{Participant, Skipped, SoundResult};
 pub use predict::predict_probabilities;
 pub use recording::{Recording, Segment, Summary};

@@ -22,17 +22,20 @@
 //!
 //! Files: `confusion` (the confusion matrix, the ICBHI score, per-class metrics, the normal
 //! class), `score` (every metric of one evaluation: [`Metrics`]), `group` (the same per group
-//! of items), `bootstrap` (the intervals).
+//! of items), `bootstrap` (the intervals), `paired` (the score difference of two systems on
+//! the same items, with a patient-bootstrap interval).
 
 pub(crate) mod bootstrap;
 pub(crate) mod confusion;
 mod group;
+mod paired;
 mod score;
 
 pub use bootstrap::{BootstrapOptions, BootstrapUnit};
 pub use confusion::{ClassMetrics, ConfusionMatrix, IcbhiScore, normal_class};
 pub use group::{GroupMetrics, group_metrics};
-pub use score::{Metrics, argmax};
+pub use paired::{PairedDifference, PredictionPair, paired_score_difference};
+pub use score::{Metrics, argmax, predicted_classes};
 
 #[cfg(test)]
 mod test_support {

@@ -87,16 +87,14 @@ pub fn argmax(values: &[f32]) -> usize {
     best
 }
 
-/// Checks the shapes of `truth` and `probabilities` and returns the predictions: the arg-max,
-/// or with a `threshold` on a two-class task the positive class wherever its probability
-/// reaches the threshold.
+/// Checks the shapes of `truth` and `probabilities` and returns the predictions (see
+/// [`predicted_classes`]).
 pub(super) fn predictions(
     classes: &[String],
     truth: &[usize],
     probabilities: &[Vec<f32>],
     threshold: Option<f64>,
 ) -> Result<Vec<usize>> {
-    let n_classes = classes.len();
     if probabilities.len() != truth.len() {
         return Err(Error::Length {
             what: "probability rows for the true labels",
@@ -104,6 +102,18 @@ pub(super) fn predictions(
             actual: probabilities.len(),
         });
     }
+    predicted_classes(classes, probabilities, threshold)
+}
+
+/// The predicted class of every row of `probabilities` (one probability per class of
+/// `classes`): the arg-max, or with a `threshold` on a two-class task the positive class
+/// wherever its probability reaches the threshold. The metrics score these predictions.
+pub fn predicted_classes(
+    classes: &[String],
+    probabilities: &[Vec<f32>],
+    threshold: Option<f64>,
+) -> Result<Vec<usize>> {
+    let n_classes = classes.len();
     if let Some(row) = probabilities.iter().find(|p| p.len() != n_classes) {
         return Err(Error::Length {
             what: "class probabilities per item",

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use auscult_classifier::metrics::BootstrapOptions;
 use auscult_classifier::{
-    Classifier, EvalOptions, Evaluation, GroupMetrics, Level, Metrics, evaluate_with,
+    Classifier, EvalOptions, Evaluation, GroupMetrics, Level, Metrics, evaluate_probabilities,
 };
 use auscult_datasets::{Example, Format, SplitSpec};
 
 use super::train::{DATA_FILE, DataSpec, parse_level};
 use crate::commands::parsers::parse_format;
+use crate::commands::predictions;
 use crate::output::print_json;
 
 /// Which part of the split to evaluate on.
@@ -66,6 +67,11 @@ pub struct Args {
     /// (0 for none).
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
+    /// Also write every item's prediction to this CSV (id, patient, device, source, start_s,
+    /// end_s, truth, predicted, then p_<class> per class): the rows the metrics score, for
+    /// paired comparisons and error analysis.
+    #[arg(long, value_name = "FILE.csv")]
+    pub predictions: Option<PathBuf>,
     /// Print one JSON object (level, specificity, sensitivity, score and their _ci95,
     /// bootstrap_unit, n_patients, accuracy, macro_f1, per_class, confusion, n, by_device,
     /// by_sample_rate; binary tasks roc_auc, pr_auc and their _ci95,
@@ -125,14 +131,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => (None, args.part.unwrap_or_default()),
     };
     if auscult_classifier::is_ensemble(&args.model) {
+        if args.predictions.is_some() {
+            bail!(
+                "--predictions: {} is an ensemble of per-sound models, which scores participants, not items",
+                args.model.display()
+            );
+        }
         return evaluate_ensemble(&args, partition, part);
     }
     let clf = Classifier::load(&args.model)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
     let examples = part_examples(args.source(), &args.model, &clf, partition, part)?;
-    let eval = evaluate_with(
+    let probabilities = clf.predict_examples(&examples)?;
+    let eval = evaluate_probabilities(
         &clf,
         &examples,
+        &probabilities,
         EvalOptions {
             bootstrap: BootstrapOptions {
                 resamples: args.bootstrap,
@@ -141,8 +155,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             level: args.level,
         },
     )?;
+    if let Some(path) = &args.predictions {
+        predictions::write(
+            path,
+            clf.classes(),
+            &examples,
+            &probabilities,
+            eval.metrics.threshold,
+        )
+        .with_context(|| format!("writing the predictions {}", path.display()))?;
+    }
     if let Some(path) = &args.roc {
-        draw_roc(&clf, &examples, &eval, path)?;
+        draw_roc(&clf, &examples, &probabilities, &eval, path)?;
     }
     if args.json {
         print_json(&eval)
@@ -312,6 +336,7 @@ pub(crate) fn subset_name(p: Subset) -> &'static str {
 fn draw_roc(
     clf: &Classifier,
     examples: &[auscult_datasets::Example],
+    probs: &[Vec<f32>],
     eval: &Evaluation,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
@@ -321,13 +346,12 @@ fn draw_roc(
             clf.classes().len()
         );
     };
-    let probs = clf.predict_examples(examples)?;
     let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
     let (truth, probs) = match eval.level {
-        Level::Item => (truth, probs),
+        Level::Item => (truth, probs.to_vec()),
         Level::Participant => {
             let patients: Vec<String> = examples.iter().map(|e| e.patient.clone()).collect();
-            let f = auscult_classifier::binary::fuse_by_patient(&truth, &probs, &patients)?;
+            let f = auscult_classifier::binary::fuse_by_patient(&truth, probs, &patients)?;
             (f.truth, f.probabilities)
         }
     };

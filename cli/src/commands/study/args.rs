@@ -66,11 +66,13 @@ pub struct Args {
     /// `auscult train --augment-ratio` (default: all of it).
     #[arg(long, value_name = "R")]
     pub augment_ratio: Option<f32>,
-    /// Reuse the VQ-VAE and prior of an earlier study instead of training them: its
-    /// `seed-N/prior` for each seed N (that study must have used the same data and seeds).
-    /// Lets a sweep over sampling, corpus size, ratio or gate threshold skip the two slowest
-    /// steps.
-    #[arg(long, value_name = "STUDY_DIR")]
+    /// Reuse a trained generator instead of training one per seed: either an earlier study
+    /// (its `seed-N/prior` for each seed N; it must have used the same data and seeds), or one
+    /// prior directory (`auscult train-prior --out DIR`), shared by every seed, which then
+    /// varies the generated samples and the classifiers but not the generator. Lets a sweep
+    /// over sampling, corpus size, ratio or gate threshold, or a many-seed study on real
+    /// data, skip the two slowest steps.
+    #[arg(long, value_name = "STUDY_DIR|PRIOR_DIR")]
     pub generator_from: Option<PathBuf>,
     /// Quality-gate threshold of arm (e): keep a generated sample when the real-data model
     /// gives its conditioned class at least this probability.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use auscult_study::{
     Augmentation, Budget, Setup, StudyReport, arms_to_run, draw_figures, gate_share, layout,
-    markdown, results_table, summarise, verdict,
+    markdown, paired_comparisons, paired_table, results_table, summarise, verdict,
 };
 
 use super::args::{Args, budget};
@@ -135,14 +135,24 @@ pub fn execute(plan: Plan) -> anyhow::Result<StudyReport> {
     }
 
     let summary = summarise(&arms, &per_seed);
+    let paired = match per_seed.iter().find_map(|r| r.arms.values().next()) {
+        Some(e) => paired_comparisons(
+            &per_seed,
+            &e.metrics.classes,
+            e.metrics.normal_class,
+            args.seed,
+        )?,
+        None => Vec::new(),
+    };
     let gate_keep_share = gate_share(&per_seed);
-    let verdict = verdict(&summary);
+    let verdict = verdict(&summary, &paired);
     let report = StudyReport {
         data: data.clone(),
         synthetic,
         seeds: seeds.clone(),
         per_seed,
         summary,
+        paired,
         gate_keep_share,
         verdict,
         steps: runner.steps.clone(),
@@ -159,7 +169,11 @@ pub fn execute(plan: Plan) -> anyhow::Result<StudyReport> {
     auscult_experiment::write_atomic(out.join(layout::REPORT_MD), markdown.as_bytes())?;
     if !args.json {
         println!("\n{}", results_table(&report));
-        println!("{}", report.verdict);
+        let paired = paired_table(&report);
+        if !paired.is_empty() {
+            println!("\n{paired}");
+        }
+        println!("\n{}", report.verdict);
         println!(
             "\nReport: {} ({:.0} s in total)",
             out.join(layout::REPORT_MD).display(),

@@ -34,11 +34,19 @@ pub(super) fn run_seed(
     let mut generated = BTreeMap::new();
     if arms.iter().any(|a| a.needs_corpus()) {
         let prior = match &args.generator_from {
+            // A prior directory itself: one generator for every seed.
+            Some(from) if from.join(auscult_vqvae::MODEL_FILE).exists() => {
+                eprintln!(
+                    "\n==> seed {seed}: reusing the prior in {} (shared by every seed)",
+                    from.display()
+                );
+                from.clone()
+            }
             Some(from) => {
                 let prior = from.join(layout::seed_dir(seed)).join(layout::PRIOR_DIR);
                 if !prior.join(auscult_vqvae::MODEL_FILE).exists() {
                     bail!(
-                        "--generator-from {}: no trained prior for seed {seed} at {} (run `auscult study` there with the same seeds first)",
+                        "--generator-from {}: neither a prior directory nor a study with a trained prior for seed {seed} at {} (run `auscult study` there with the same seeds first)",
                         from.display(),
                         prior.display()
                     );
@@ -120,6 +128,7 @@ pub(super) fn run_seed(
         .map(|r| vec![s("--augment-ratio"), s(r)])
         .unwrap_or_default();
     let mut results = BTreeMap::new();
+    let mut predictions = BTreeMap::new();
     let mut gate_kept = BTreeMap::new();
     let mut gate_mean_probability = BTreeMap::new();
     let mut real_mean_probability = BTreeMap::new();
@@ -209,6 +218,7 @@ pub(super) fn run_seed(
             ),
             &common(train_args),
         )?;
+        let predictions_file = run_dir.join(layout::TEST_PREDICTIONS_FILE);
         let text = runner.run(
             &format!(
                 "seed {seed}: evaluate arm ({}) on the test patients",
@@ -222,11 +232,17 @@ pub(super) fn run_seed(
                 p(data),
                 s("--part"),
                 s("test"),
+                s("--predictions"),
+                p(&predictions_file),
                 s("--json"),
             ],
         )?;
         let evaluation: Evaluation = serde_json::from_str(&text)
             .context("`auscult evaluate --json` printed JSON of an unexpected shape")?;
+        predictions.insert(
+            arm,
+            super::super::predictions::read(&predictions_file, &evaluation.metrics.classes)?,
+        );
         results.insert(arm, evaluation);
     }
     Ok(SeedResult {
@@ -238,5 +254,6 @@ pub(super) fn run_seed(
         gate_mean_probability,
         real_mean_probability,
         gate_thresholds,
+        predictions,
     })
 }

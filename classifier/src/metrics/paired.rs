@@ -1,0 +1,283 @@
+//! The difference in ICBHI score between two systems scored on the same items, with a
+//! patient-level bootstrap interval: the comparison a study of training arms needs.
+//!
+//! Two arms evaluated on the same test patients are paired: a patient whose cycles are hard
+//! for one is usually hard for the other. Resampling patients once per draw for both arms (and
+//! for every seed, when several seeds compare the same two arms on the same items) keeps that
+//! pairing, so the interval measures how much the *difference* depends on which patients were
+//! tested, not how much each score does.
+
+use serde::{Deserialize, Serialize};
+
+use super::bootstrap::{BootstrapOptions, clusters, percentile};
+use super::confusion::ratio;
+use crate::{Error, Result};
+
+/// Predictions of two systems on the same items: `a` minus `b` is measured.
+#[derive(Debug, Clone, Copy)]
+pub struct PredictionPair<'a> {
+    /// The first system's predicted class per item.
+    pub a: &'a [usize],
+    /// The second system's predicted class per item.
+    pub b: &'a [usize],
+}
+
+/// ICBHI score of system A minus system B on the same items, averaged over one or more pairs
+/// (e.g. one pair per seed), with a patient-bootstrap 95% interval of that mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedDifference {
+    /// Mean over the pairs of `score(a) - score(b)` on all items (fractions, not points).
+    pub difference: f64,
+    /// Each pair's difference, in the order given.
+    pub per_pair: Vec<f64>,
+    /// Each pair's own percentile 95% interval (resampling patients for that pair alone);
+    /// `None` without resamples.
+    pub per_pair_ci95: Vec<Option<[f64; 2]>>,
+    /// Percentile 95% interval of the mean difference: each resample draws the patients
+    /// once, with replacement, and scores every pair's two systems on the same draw; `None`
+    /// without resamples.
+    pub ci95: Option<[f64; 2]>,
+    /// Number of bootstrap resamples.
+    pub resamples: usize,
+    /// Number of distinct patients.
+    pub n_patients: usize,
+}
+
+/// Counts of one system on one patient: normal items and the correct ones, abnormal items and
+/// the exactly correct ones (all the ICBHI score needs).
+type Counts = [u64; 4];
+
+fn counts(
+    normal: usize,
+    truth: &[usize],
+    prediction: &[usize],
+    cluster: &[usize],
+    k: usize,
+) -> Vec<Counts> {
+    let mut counts = vec![[0u64; 4]; k];
+    for ((&t, &p), &c) in truth.iter().zip(prediction).zip(cluster) {
+        let base = if t == normal { 0 } else { 2 };
+        counts[c][base] += 1;
+        counts[c][base + 1] += u64::from(t == p);
+    }
+    counts
+}
+
+/// The ICBHI score of summed counts.
+fn score(sum: &Counts) -> f64 {
+    (ratio(sum[1], sum[0]) + ratio(sum[3], sum[2])) / 2.0
+}
+
+/// The score of the patients in `draw` (indices, repeats allowed).
+fn score_of(counts: &[Counts], draw: &[usize]) -> f64 {
+    let mut sum = [0u64; 4];
+    for &c in draw {
+        for (s, v) in sum.iter_mut().zip(&counts[c]) {
+            *s += v;
+        }
+    }
+    score(&sum)
+}
+
+/// Score of `a` minus score of `b` for every pair in `pairs`, all on the items of `truth`
+/// whose patients are `patients`, and their mean, each with a percentile 95% interval from
+/// `opts.resamples` patient resamples (the same patients drawn for both systems and, for the
+/// mean, for every pair). `normal` is the index of the normal class. Errors when a length
+/// disagrees with `truth` or there is no pair.
+pub fn paired_score_difference(
+    normal: usize,
+    truth: &[usize],
+    pairs: &[PredictionPair<'_>],
+    patients: &[String],
+    opts: BootstrapOptions,
+) -> Result<PairedDifference> {
+    if pairs.is_empty() {
+        return Err(Error::data("a paired difference needs at least one pair"));
+    }
+    for p in pairs {
+        for (side, what) in [
+            (p.a, "predictions of system a"),
+            (p.b, "predictions of system b"),
+        ] {
+            if side.len() != truth.len() {
+                return Err(Error::Length {
+                    what,
+                    expected: truth.len(),
+                    actual: side.len(),
+                });
+            }
+        }
+    }
+    let (cluster, k) = clusters(truth.len(), Some(patients))?;
+    let tables: Vec<(Vec<Counts>, Vec<Counts>)> = pairs
+        .iter()
+        .map(|p| {
+            (
+                counts(normal, truth, p.a, &cluster, k),
+                counts(normal, truth, p.b, &cluster, k),
+            )
+        })
+        .collect();
+    let everyone: Vec<usize> = (0..k).collect();
+    let difference_on =
+        |draw: &[usize], (a, b): &(Vec<Counts>, Vec<Counts>)| score_of(a, draw) - score_of(b, draw);
+    let per_pair: Vec<f64> = tables.iter().map(|t| difference_on(&everyone, t)).collect();
+    let difference = per_pair.iter().sum::<f64>() / per_pair.len() as f64;
+
+    let mut rng = auscult_experiment::seeded_rng(opts.seed, 0x9A12);
+    let mut means = Vec::with_capacity(opts.resamples);
+    let mut each = vec![Vec::with_capacity(opts.resamples); tables.len()];
+    let mut draw = vec![0usize; k];
+    for _ in 0..opts.resamples {
+        for d in draw.iter_mut() {
+            *d = rand::Rng::random_range(&mut rng, 0..k);
+        }
+        let mut total = 0.0;
+        for (t, values) in tables.iter().zip(each.iter_mut()) {
+            let d = difference_on(&draw, t);
+            values.push(d);
+            total += d;
+        }
+        means.push(total / tables.len() as f64);
+    }
+    let interval = |mut v: Vec<f64>| {
+        (opts.resamples > 0 && k > 0).then(|| {
+            v.sort_by(f64::total_cmp);
+            [percentile(&v, 0.025), percentile(&v, 0.975)]
+        })
+    };
+    Ok(PairedDifference {
+        difference,
+        per_pair,
+        per_pair_ci95: each.into_iter().map(interval).collect(),
+        ci95: interval(means),
+        resamples: opts.resamples,
+        n_patients: k,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patients(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    const OPTS: BootstrapOptions = BootstrapOptions {
+        resamples: 500,
+        seed: 7,
+    };
+
+    #[test]
+    fn identical_systems_differ_by_exactly_zero() {
+        let truth = [0, 1, 2, 0, 1, 0];
+        let pred = [0, 1, 0, 1, 1, 0];
+        let who = patients(&["p1", "p1", "p2", "p2", "p3", "p3"]);
+        let d = paired_score_difference(
+            0,
+            &truth,
+            &[PredictionPair { a: &pred, b: &pred }],
+            &who,
+            OPTS,
+        )
+        .unwrap();
+        assert_eq!(d.difference, 0.0);
+        assert_eq!(d.ci95, Some([0.0, 0.0]));
+        assert_eq!(d.n_patients, 3);
+    }
+
+    #[test]
+    fn a_perfect_system_beats_all_normal_by_half_its_sensitivity() {
+        // Perfect: Sp 1, Se 1, score 1. All normal: Sp 1, Se 0, score 0.5.
+        let truth = [0, 1, 2, 0, 1, 0, 2, 3];
+        let all_normal = [0; 8];
+        let who = patients(&["a", "a", "b", "b", "c", "c", "d", "d"]);
+        let d = paired_score_difference(
+            0,
+            &truth,
+            &[PredictionPair {
+                a: &truth,
+                b: &all_normal,
+            }],
+            &who,
+            OPTS,
+        )
+        .unwrap();
+        assert!((d.difference - 0.5).abs() < 1e-12);
+        // Every resample holds some abnormal cycle or none: the difference is 0.5 or 0.
+        let ci = d.ci95.unwrap();
+        assert!(ci[0] >= 0.0 && ci[1] <= 0.5 && ci[1] > 0.0, "{ci:?}");
+        assert_eq!(d.per_pair, vec![d.difference]);
+    }
+
+    #[test]
+    fn the_mean_over_pairs_is_bootstrapped_on_one_draw_of_patients() {
+        let truth = [0, 1, 0, 2, 0, 1];
+        let who = patients(&["a", "a", "b", "b", "c", "c"]);
+        let a1 = [0, 1, 0, 2, 0, 1];
+        let b1 = [0, 0, 0, 0, 0, 0];
+        let a2 = [0, 0, 0, 0, 0, 0];
+        let b2 = [0, 1, 0, 2, 0, 1];
+        // The two pairs cancel exactly, on every draw of patients.
+        let d = paired_score_difference(
+            0,
+            &truth,
+            &[
+                PredictionPair { a: &a1, b: &b1 },
+                PredictionPair { a: &a2, b: &b2 },
+            ],
+            &who,
+            OPTS,
+        )
+        .unwrap();
+        assert_eq!(d.difference, 0.0);
+        assert_eq!(d.per_pair, vec![0.5, -0.5]);
+        assert_eq!(d.ci95, Some([0.0, 0.0]));
+        assert_eq!(d.per_pair_ci95.len(), 2);
+    }
+
+    #[test]
+    fn the_order_of_the_items_does_not_matter() {
+        let truth = [0, 1, 2, 0, 1, 0, 2, 3, 0, 1];
+        let a = [0, 1, 1, 0, 1, 2, 2, 0, 0, 0];
+        let b = [0, 0, 2, 1, 1, 0, 0, 3, 1, 1];
+        let who = patients(&["a", "a", "b", "b", "c", "c", "d", "d", "e", "e"]);
+        let d = paired_score_difference(0, &truth, &[PredictionPair { a: &a, b: &b }], &who, OPTS)
+            .unwrap();
+        let rev = |v: &[usize]| v.iter().rev().copied().collect::<Vec<_>>();
+        let who_rev: Vec<String> = who.iter().rev().cloned().collect();
+        let r = paired_score_difference(
+            0,
+            &rev(&truth),
+            &[PredictionPair {
+                a: &rev(&a),
+                b: &rev(&b),
+            }],
+            &who_rev,
+            OPTS,
+        )
+        .unwrap();
+        assert_eq!(d, r);
+    }
+
+    #[test]
+    fn mismatched_lengths_and_no_pairs_are_errors() {
+        let truth = [0, 1];
+        let who = patients(&["a", "b"]);
+        assert!(paired_score_difference(0, &truth, &[], &who, OPTS).is_err());
+        let short = [0];
+        let err = paired_score_difference(
+            0,
+            &truth,
+            &[PredictionPair {
+                a: &short,
+                b: &truth,
+            }],
+            &who,
+            OPTS,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("system a"), "{err}");
+    }
+}
