@@ -83,6 +83,22 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         assert!(out.join(f).is_file(), "missing {f}");
     }
 
+    // Arms (c) and (b) paired cycle by cycle on the test patients.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let paired = report["paired"].as_array().unwrap();
+    assert_eq!(paired.len(), 1, "{paired:?}");
+    assert_eq!(paired[0]["arm"], "augmented");
+    assert_eq!(paired[0]["baseline"], "mixup-supcon");
+    let ci = paired[0]["score"]["ci95"].as_array().unwrap();
+    let difference = paired[0]["score"]["difference"].as_f64().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= difference && difference <= ci[1].as_f64().unwrap());
+    assert!(
+        out.join("seed-3/c-augmented/test-predictions.csv")
+            .is_file()
+    );
+    assert!(md.contains("### Paired differences"), "{md}");
+
     // The generated corpus seen through arm (b), a classifier trained on real (here synthetic)
     // examples only: every generated class measured against the test examples.
     let assert = Command::cargo_bin("auscult")
@@ -189,6 +205,41 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
     );
     assert!(sweep.join("seed-3/generated-gated/manifest.json").is_file());
 
+    // One prior directory shared by two seeds: each generates its own corpus from it, and the
+    // paired comparison spans both seeds.
+    let shared = dir.path().join("shared");
+    let assert = Command::cargo_bin("auscult")
+        .unwrap()
+        .args([
+            "study", "--quick", "--seeds", "2", "--seed", "3", "--arms", "b,c", "--json",
+        ])
+        .arg("--data")
+        .arg(out.join("synth"))
+        .arg("--generator-from")
+        .arg(out.join("seed-3/prior"))
+        .arg("--out")
+        .arg(&shared)
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let commands: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["command"].as_str().unwrap())
+        .collect();
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.contains("train-vqvae") || c.contains("train-prior")),
+        "{commands:?}"
+    );
+    assert!(shared.join("seed-4/generated/manifest.json").is_file());
+    let paired = &report["paired"][0];
+    assert_eq!(paired["seeds"], serde_json::json!([3, 4]));
+    assert_eq!(paired["score"]["per_pair"].as_array().unwrap().len(), 2);
+    assert!(paired["score"]["seed_ci95"].is_array(), "{paired}");
+
     // Reusing a generator that is not there is an error naming the missing prior.
     let missing = dir.path().join("nothing");
     Command::cargo_bin("auscult")
@@ -202,5 +253,7 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         .arg(dir.path().join("sweep2"))
         .assert()
         .failure()
-        .stderr(predicates::str::contains("no trained prior for seed 0"));
+        .stderr(predicates::str::contains(
+            "neither a prior directory nor a study with a trained prior for seed 0",
+        ));
 }

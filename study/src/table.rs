@@ -92,12 +92,12 @@ pub fn paired_table(report: &StudyReport) -> String {
     let mut t = String::new();
     let _ = write!(
         t,
-        "| arm vs baseline | Score difference, mean [95% CI] | per seed |"
+        "| arm vs baseline | Score difference, mean [95% CI, patients] | over seeds [t 95% CI] | per seed |"
     );
     for (c, _) in &first.recall_difference {
         let _ = write!(t, " recall {c} |");
     }
-    t.push_str("\n|---|---|---|");
+    t.push_str("\n|---|---|---|---|");
     for _ in &first.recall_difference {
         t.push_str("---|");
     }
@@ -112,11 +112,12 @@ pub fn paired_table(report: &StudyReport) -> String {
             .join("; ");
         let _ = write!(
             t,
-            "| ({}) vs ({}) | {} {} | {per_seed} |",
+            "| ({}) vs ({}) | {} {} | {} | {per_seed} |",
             p.arm.letter(),
             p.baseline.letter(),
             points(p.score.difference),
             interval(p.score.ci95),
+            interval(p.score.seed_ci95),
         );
         for (c, _) in &first.recall_difference {
             let cell = p
@@ -131,8 +132,9 @@ pub fn paired_table(report: &StudyReport) -> String {
     let _ = write!(
         t,
         "\nPaired on the same test cycles, in ICBHI score points (recall: percentage points, \
-         mean over the seeds); 95% intervals from {} resamples of the {} test patients, one \
-         draw shared by both arms and every seed.",
+         mean over the seeds); patient intervals from {} resamples of the {} test patients, one \
+         draw shared by both arms and every seed; the t interval is over the per-seed \
+         differences.",
         first.score.resamples, first.score.n_patients
     );
     t
@@ -246,19 +248,20 @@ One seed (0), test patients only: no spread between seeds to show.";
                 per_pair: vec![0.03, -0.005],
                 per_pair_ci95: vec![Some([0.01, 0.05]), None],
                 ci95: Some([-0.01, 0.04]),
+                seed_ci95: Some([-0.2, 0.225]),
                 resamples: 2000,
                 n_patients: 11,
             },
             recall_difference: vec![("normal".into(), -0.02), ("wheeze".into(), 0.1)],
         }];
         let expected = "\
-| arm vs baseline | Score difference, mean [95% CI] | per seed | recall normal | recall wheeze |
-|---|---|---|---|---|
-| (c) vs (b) | +1.2 [-1.0, +4.0] | 0: +3.0 [+1.0, +5.0]; 1: -0.5 - | -2.0 | +10.0 |
+| arm vs baseline | Score difference, mean [95% CI, patients] | over seeds [t 95% CI] | per seed | recall normal | recall wheeze |
+|---|---|---|---|---|---|
+| (c) vs (b) | +1.2 [-1.0, +4.0] | [-20.0, +22.5] | 0: +3.0 [+1.0, +5.0]; 1: -0.5 - | -2.0 | +10.0 |
 
 Paired on the same test cycles, in ICBHI score points (recall: percentage points, mean over \
-the seeds); 95% intervals from 2000 resamples of the 11 test patients, one draw shared by both \
-arms and every seed.";
+the seeds); patient intervals from 2000 resamples of the 11 test patients, one draw shared by \
+both arms and every seed; the t interval is over the per-seed differences.";
         assert_eq!(paired_table(&r), expected);
     }
 }

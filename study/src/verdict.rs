@@ -10,7 +10,8 @@ use crate::results::ArmSummary;
 /// One sentence per augmented arm that was run, comparing its ICBHI score with arm (b)'s.
 ///
 /// With a paired comparison of the arm (`paired`), the difference counts as real only when
-/// its 95% interval over test patients excludes 0. Without one, it counts as real only when it
+/// its 95% interval over test patients excludes 0 and, with several seeds, so does the
+/// t-interval of the per-seed differences (a patient interval holds the seeds fixed). Without one, it counts as real only when it
 /// exceeds the combined spread `sqrt(sd_arm² + sd_b²)` (sample standard deviations over
 /// seeds); with a single seed there is no spread and the sentence says so. Starts with
 /// `Verdict: `.
@@ -26,16 +27,24 @@ pub fn verdict(summary: &[ArmSummary], paired: &[PairedComparison]) -> String {
         if let Some(p) = comparison_of(paired, arm)
             && let Some([lo, hi]) = p.score.ci95
         {
-            let judgement = if lo > 0.0 {
+            let seeds_agree = p.score.seed_ci95.is_none_or(|[l, h]| l > 0.0 || h < 0.0);
+            let judgement = if (lo > 0.0 || hi < 0.0) && !seeds_agree {
+                "it excludes 0, but the seeds disagree: not a consistent effect here"
+            } else if lo > 0.0 {
                 "above 0: augmentation helped here"
             } else if hi < 0.0 {
                 "below 0: augmentation hurt here"
             } else {
                 "it includes 0: no measurable effect here"
             };
-            let seeds = match p.seeds.len() {
-                1 => "1 seed".to_string(),
-                n => format!("mean of {n} seeds"),
+            let seeds = match p.score.seed_ci95 {
+                None => format!("{} seed", p.seeds.len()),
+                Some([l, h]) => format!(
+                    "mean of {} seeds; over seeds, t 95% interval [{:+.1}, {:+.1}]",
+                    p.seeds.len(),
+                    100.0 * l,
+                    100.0 * h
+                ),
             };
             lines.push(format!(
                 "Arm ({}) {} vs (b): ICBHI score {:+.1} points ({seeds}), paired 95% interval \
@@ -216,7 +225,7 @@ mod tests {
         );
     }
 
-    fn paired(arm: Arm, difference: f64, ci: [f64; 2]) -> PairedComparison {
+    fn paired(arm: Arm, difference: f64, ci: [f64; 2], seeds: [f64; 2]) -> PairedComparison {
         PairedComparison {
             arm,
             baseline: Arm::MixupSupcon,
@@ -226,6 +235,7 @@ mod tests {
                 per_pair: vec![difference; 5],
                 per_pair_ci95: vec![None; 5],
                 ci95: Some(ci),
+                seed_ci95: Some(seeds),
                 resamples: 2000,
                 n_patients: 11,
             },
@@ -243,20 +253,29 @@ mod tests {
         let v = verdict(
             &summary,
             &[
-                paired(Arm::Augmented, 0.02, [0.005, 0.035]),
-                paired(Arm::Gated, -0.01, [-0.04, 0.02]),
+                paired(Arm::Augmented, 0.02, [0.005, 0.035], [0.01, 0.03]),
+                paired(Arm::Gated, -0.01, [-0.04, 0.02], [-0.03, 0.01]),
             ],
         );
         assert_eq!(
             v,
             "Verdict: Arm (c) Balanced Mixup + SupCon + generated corpus vs (b): ICBHI score \
-             +2.0 points (mean of 5 seeds), paired 95% interval over 11 test patients [+0.5, \
-             +3.5], above 0: augmentation helped here. Arm (e) Balanced Mixup + SupCon + gated \
-             generated corpus vs (b): ICBHI score -1.0 points (mean of 5 seeds), paired 95% \
+             +2.0 points (mean of 5 seeds; over seeds, t 95% interval [+1.0, +3.0]), paired \
+             95% interval over 11 test patients [+0.5, +3.5], above 0: augmentation helped \
+             here. Arm (e) Balanced Mixup + SupCon + gated generated corpus vs (b): ICBHI score \
+             -1.0 points (mean of 5 seeds; over seeds, t 95% interval [-3.0, +1.0]), paired 95% \
              interval over 11 test patients [-4.0, +2.0], it includes 0: no measurable effect \
              here."
         );
-        let hurt = verdict(&summary, &[paired(Arm::Augmented, -0.05, [-0.08, -0.01])]);
+        let hurt = verdict(
+            &summary,
+            &[paired(
+                Arm::Augmented,
+                -0.05,
+                [-0.08, -0.01],
+                [-0.07, -0.03],
+            )],
+        );
         assert!(hurt.contains("below 0: augmentation hurt here."), "{hurt}");
         // (e) had no paired comparison: judged against the spread.
         assert!(

@@ -37,6 +37,11 @@ pub struct PairedDifference {
     /// once, with replacement, and scores every pair's two systems on the same draw; `None`
     /// without resamples.
     pub ci95: Option<[f64; 2]>,
+    /// Student-t 95% interval of the mean of `per_pair` (n - 1 degrees of freedom): how
+    /// much the difference moves between pairs (seeds), which the patient bootstrap holds
+    /// fixed; `None` with fewer than two pairs.
+    #[serde(default)]
+    pub seed_ci95: Option<[f64; 2]>,
     /// Number of bootstrap resamples.
     pub resamples: usize,
     /// Number of distinct patients.
@@ -77,6 +82,28 @@ fn score_of(counts: &[Counts], draw: &[usize]) -> f64 {
         }
     }
     score(&sum)
+}
+
+/// The two-sided 97.5% quantile of Student's t with `df` degrees of freedom (1.96 beyond 30).
+fn t_quantile(df: usize) -> f64 {
+    const T: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    T.get(df.wrapping_sub(1)).copied().unwrap_or(1.96)
+}
+
+/// Student-t 95% interval of the mean of `values`; `None` for fewer than two.
+fn t_interval(values: &[f64]) -> Option<[f64; 2]> {
+    let n = values.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let half = t_quantile(n - 1) * (var / n as f64).sqrt();
+    Some([mean - half, mean + half])
 }
 
 /// Score of `a` minus score of `b` for every pair in `pairs`, all on the items of `truth`
@@ -148,6 +175,7 @@ pub fn paired_score_difference(
     };
     Ok(PairedDifference {
         difference,
+        seed_ci95: t_interval(&per_pair),
         per_pair,
         per_pair_ci95: each.into_iter().map(interval).collect(),
         ci95: interval(means),
@@ -209,6 +237,7 @@ mod tests {
         let ci = d.ci95.unwrap();
         assert!(ci[0] >= 0.0 && ci[1] <= 0.5 && ci[1] > 0.0, "{ci:?}");
         assert_eq!(d.per_pair, vec![d.difference]);
+        assert_eq!(d.seed_ci95, None, "one pair: no spread over pairs");
     }
 
     #[test]
@@ -235,6 +264,12 @@ mod tests {
         assert_eq!(d.per_pair, vec![0.5, -0.5]);
         assert_eq!(d.ci95, Some([0.0, 0.0]));
         assert_eq!(d.per_pair_ci95.len(), 2);
+        // Over the pairs: mean 0, sd sqrt(0.5), t(1) = 12.706: 0 ± 12.706 * 0.5.
+        let [lo, hi] = d.seed_ci95.unwrap();
+        assert!(
+            (hi - 6.353).abs() < 1e-9 && (lo + 6.353).abs() < 1e-9,
+            "{lo} {hi}"
+        );
     }
 
     #[test]
