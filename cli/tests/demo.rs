@@ -98,6 +98,10 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
             .is_file()
     );
     assert!(md.contains("### Paired differences"), "{md}");
+    // The corpus measured through arm (b)'s classifier, in the report.
+    let quality = report["per_seed"][0]["quality"].as_array().unwrap();
+    assert!(!quality.is_empty(), "{report}");
+    assert!(md.contains("| class | Fréchet distance |"), "{md}");
 
     // The generated corpus seen through arm (b), a classifier trained on real (here synthetic)
     // examples only: every generated class measured against the test examples.

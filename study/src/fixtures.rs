@@ -52,6 +52,7 @@ pub fn seed_result(seed: u64, arms: &[(Arm, Evaluation)]) -> SeedResult {
         gate_mean_probability: BTreeMap::new(),
         real_mean_probability: BTreeMap::new(),
         gate_thresholds: BTreeMap::new(),
+        quality: Vec::new(),
         predictions: BTreeMap::new(),
     }
 }

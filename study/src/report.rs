@@ -141,6 +141,10 @@ pub fn markdown(
                 "For comparison, the mean probability the same model gives real test cycles for their own class: {real}.\n"
             );
         }
+        let quality = quality_table(report);
+        if !quality.is_empty() {
+            let _ = writeln!(m, "{quality}\n");
+        }
         if let Some(sheet) = &figures.contact_sheet {
             let _ = writeln!(m, "![generated samples]({sheet})\n");
         }
@@ -221,6 +225,56 @@ fn per_seed_probabilities(
         .join("; ")
 }
 
+/// The generated corpus seen through arm (b)'s classifier, per class: the means over the
+/// seeds of the Fréchet distance to the real test cycles, its real-halves floor, their ratio,
+/// and the class's mean probability on generated and on real cycles, then each seed's ratio.
+/// Empty when no seed measured it.
+fn quality_table(report: &StudyReport) -> String {
+    let mut by_class: BTreeMap<&str, Vec<&auscult_classifier::ClassQuality>> = BTreeMap::new();
+    for r in &report.per_seed {
+        for q in &r.quality {
+            by_class.entry(q.class.as_str()).or_default().push(q);
+        }
+    }
+    if by_class.is_empty() {
+        return String::new();
+    }
+    let mean = |v: &[&auscult_classifier::ClassQuality],
+                f: &dyn Fn(&auscult_classifier::ClassQuality) -> Option<f64>| {
+        let values: Vec<f64> = v.iter().filter_map(|q| f(q)).collect();
+        if values.is_empty() {
+            "-".to_string()
+        } else {
+            format!("{:.2}", values.iter().sum::<f64>() / values.len() as f64)
+        }
+    };
+    let mut t = String::from(
+        "Through arm (b)'s classifier (trained on real data only), against the real test cycles (`auscult quality`; means over the seeds):\n\n\
+         | class | Fréchet distance | real-halves floor | ratio | ratio per seed | p(class) generated | p(class) real |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for (class, v) in &by_class {
+        let per_seed = v
+            .iter()
+            .map(|q| {
+                q.frechet_ratio
+                    .map_or("-".to_string(), |r| format!("{r:.2}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            t,
+            "| {class} | {} | {} | {} | {per_seed} | {} | {} |",
+            mean(v, &|q| q.frechet),
+            mean(v, &|q| q.frechet_real_halves),
+            mean(v, &|q| q.frechet_ratio),
+            mean(v, &|q| q.p_class_generated),
+            mean(v, &|q| q.p_class_real),
+        );
+    }
+    t.trim_end().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -257,7 +311,20 @@ mod tests {
         first.generated = BTreeMap::from([("crackle".to_string(), 4), ("normal".to_string(), 0)]);
         first.gate_mean_probability = BTreeMap::from([("crackle".to_string(), 0.456)]);
         first.real_mean_probability = BTreeMap::from([("crackle".to_string(), 0.5)]);
-        let second = seed_result(1, &[(Arm::Plain, evaluation(0.6, 0.4, 0.3, &[0.7]))]);
+        let mut second = seed_result(1, &[(Arm::Plain, evaluation(0.6, 0.4, 0.3, &[0.7]))]);
+        let quality =
+            |frechet: f64, floor: f64, ratio: Option<f64>| auscult_classifier::ClassQuality {
+                class: "crackle".to_string(),
+                n_generated: 4,
+                n_real: 6,
+                frechet: Some(frechet),
+                frechet_real_halves: Some(floor),
+                frechet_ratio: ratio,
+                p_class_generated: Some(0.25),
+                p_class_real: Some(0.5),
+            };
+        first.quality = vec![quality(6.0, 2.0, Some(3.0))];
+        second.quality = vec![quality(4.0, 4.0, None)];
         StudyReport {
             data: PathBuf::from("out/synth"),
             synthetic: true,
@@ -337,6 +404,12 @@ Share kept by the quality gate (p >= 0.2 x the class's real validation median un
 Mean probability arm (a)'s model gives generated samples for their conditioned class: seed 0: crackle 0.46.
 
 For comparison, the mean probability the same model gives real test cycles for their own class: seed 0: crackle 0.50.
+
+Through arm (b)'s classifier (trained on real data only), against the real test cycles (`auscult quality`; means over the seeds):
+
+| class | Fréchet distance | real-halves floor | ratio | ratio per seed | p(class) generated | p(class) real |
+|---|---|---|---|---|---|---|
+| crackle | 5.00 | 3.00 | 3.00 | 3.00, - | 0.25 | 0.50 |
 
 ![generated samples](seed-0/generated/contact_sheet.png)
 

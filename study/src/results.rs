@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use auscult_classifier::Evaluation;
+use auscult_classifier::{ClassQuality, Evaluation};
 use serde::{Deserialize, Serialize};
 
 use crate::arm::Arm;
@@ -47,6 +47,11 @@ pub struct SeedResult {
     pub real_mean_probability: BTreeMap<String, f64>,
     /// The gate's threshold per class (the same for every class unless `--gate-relative`).
     pub gate_thresholds: BTreeMap<String, f64>,
+    /// The generated corpus seen through arm (b)'s classifier (trained on real data only),
+    /// per class against the real test cycles (`auscult quality`); empty when the seed
+    /// generated nothing or arm (b) did not run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality: Vec<ClassQuality>,
     /// Each arm's test predictions, item by item, for the paired comparisons (kept in each
     /// arm's `test-predictions.csv`, not in `report.json`).
     #[serde(skip)]

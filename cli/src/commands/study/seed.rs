@@ -245,8 +245,34 @@ pub(super) fn run_seed(
         );
         results.insert(arm, evaluation);
     }
+    // The generated corpus through arm (b)'s classifier, trained on real data only.
+    let mut quality = Vec::new();
+    if let Some(corpus) = &corpus_dir
+        && results.contains_key(&Arm::MixupSupcon)
+    {
+        let text = runner.run(
+            &format!("seed {seed}: the generated corpus through arm (b)'s classifier"),
+            &[
+                s("quality"),
+                s("--corpus"),
+                p(corpus),
+                s("--model"),
+                p(&dir.join(layout::arm_dir(Arm::MixupSupcon))),
+                s("--data"),
+                p(data),
+                s("--seed"),
+                s(seed),
+                s("--json"),
+            ],
+        )?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).context("`auscult quality --json` printed invalid JSON")?;
+        quality = serde_json::from_value(value["classes"].clone())
+            .context("`auscult quality --json` printed classes of an unexpected shape")?;
+    }
     Ok(SeedResult {
         seed,
+        quality,
         arms: results,
         corpus: corpus_dir,
         generated,
