@@ -48,11 +48,7 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
     );
 
     // Every step's command is recorded and the artifacts exist.
-    let steps = report["steps"].as_array().unwrap();
-    let commands: Vec<&str> = steps
-        .iter()
-        .map(|s| s["command"].as_str().unwrap())
-        .collect();
+    let commands = step_commands(&report);
     for sub in [
         "synth icbhi",
         "dataset inspect",
@@ -152,18 +148,8 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         .assert()
         .success();
     let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
-    let commands: Vec<&str> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["command"].as_str().unwrap())
-        .collect();
-    assert!(
-        !commands
-            .iter()
-            .any(|c| c.contains("train-vqvae") || c.contains("train-prior")),
-        "{commands:?}"
-    );
+    let commands = step_commands(&report);
+    assert_trains_no_generator(&commands);
     assert!(
         commands.iter().any(|c| c.contains("--target 20")),
         "{commands:?}"
@@ -226,18 +212,8 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         .assert()
         .success();
     let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
-    let commands: Vec<&str> = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["command"].as_str().unwrap())
-        .collect();
-    assert!(
-        !commands
-            .iter()
-            .any(|c| c.contains("train-vqvae") || c.contains("train-prior")),
-        "{commands:?}"
-    );
+    let commands = step_commands(&report);
+    assert_trains_no_generator(&commands);
     assert!(shared.join("seed-4/generated/manifest.json").is_file());
     let paired = &report["paired"][0];
     assert_eq!(paired["seeds"], serde_json::json!([3, 4]));
@@ -260,4 +236,24 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         .stderr(predicates::str::contains(
             "neither a prior directory nor a study with a trained prior for seed 0",
         ));
+}
+
+/// The command of every step of a study's report.
+fn step_commands(report: &serde_json::Value) -> Vec<&str> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["command"].as_str().unwrap())
+        .collect()
+}
+
+/// A study that reused its generator ran neither generator training step.
+fn assert_trains_no_generator(commands: &[&str]) {
+    assert!(
+        !commands
+            .iter()
+            .any(|c| c.contains("train-vqvae") || c.contains("train-prior")),
+        "{commands:?}"
+    );
 }

@@ -119,25 +119,26 @@ pub fn paired_comparisons(
             },
         )
         .map_err(|e| Error::Mismatch(e.to_string()))?;
+        // Recall differences from the arms' own evaluations of the same seeds.
+        let evaluated: Vec<&SeedResult> = per_seed
+            .iter()
+            .filter(|r| seeds.contains(&r.seed))
+            .collect();
         let recall_difference = classes
             .iter()
             .enumerate()
             .map(|(c, name)| {
-                let support = first.truth.iter().filter(|&&t| t == c).count();
-                let recall = |p: &[usize]| {
-                    let hits = first
-                        .truth
-                        .iter()
-                        .zip(p)
-                        .filter(|&(&t, &q)| t == c && q == c)
-                        .count();
-                    hits as f64 / support.max(1) as f64
+                let recall = |r: &SeedResult, arm: Arm| {
+                    r.arms
+                        .get(&arm)
+                        .and_then(|e| e.metrics.per_class.get(c))
+                        .map_or(0.0, |m| m.recall)
                 };
-                let total: f64 = sides
+                let total: f64 = evaluated
                     .iter()
-                    .map(|(a, b)| recall(&a.predicted) - recall(&b.predicted))
+                    .map(|r| recall(r, arm) - recall(r, baseline))
                     .sum();
-                (name.clone(), total / sides.len() as f64)
+                (name.clone(), total / evaluated.len() as f64)
             })
             .collect();
         out.push(PairedComparison {

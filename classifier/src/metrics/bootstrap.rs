@@ -77,6 +77,27 @@ pub(super) struct IcbhiIntervals {
     pub(super) score: [f64; 2],
 }
 
+/// What the ICBHI metrics need of one cluster's items: the normal items and the correct ones,
+/// the abnormal items and the exactly correct ones.
+pub(super) type ClusterCounts = [u64; 4];
+
+/// The [`ClusterCounts`] of every cluster (item `i` belongs to `cluster[i]`).
+pub(super) fn cluster_counts(
+    normal: usize,
+    truth: &[usize],
+    prediction: &[usize],
+    cluster: &[usize],
+    n_clusters: usize,
+) -> Vec<ClusterCounts> {
+    let mut counts = vec![[0u64; 4]; n_clusters];
+    for ((&t, &p), &c) in truth.iter().zip(prediction).zip(cluster) {
+        let base = if t == normal { 0 } else { 2 };
+        counts[c][base] += 1;
+        counts[c][base + 1] += u64::from(t == p);
+    }
+    counts
+}
+
 /// Percentile bootstrap of Sp, Se and the score: each resample draws `n_clusters` clusters
 /// with replacement (item `i` belongs to `cluster[i]`) and pools all their items. With one
 /// item per cluster this is the item bootstrap, draw for draw.
@@ -88,14 +109,7 @@ pub(super) fn bootstrap_icbhi(
     n_clusters: usize,
     opts: BootstrapOptions,
 ) -> IcbhiIntervals {
-    // The ICBHI metrics only need four counts per cluster: normal items and the correct ones,
-    // abnormal items and the exactly correct ones.
-    let mut counts = vec![[0u64; 4]; n_clusters];
-    for ((&t, &p), &c) in truth.iter().zip(prediction).zip(cluster) {
-        let base = if t == normal { 0 } else { 2 };
-        counts[c][base] += 1;
-        counts[c][base + 1] += u64::from(t == p);
-    }
+    let counts = cluster_counts(normal, truth, prediction, cluster, n_clusters);
     let mut rng = auscult_experiment::seeded_rng(opts.seed, 0xB007);
     let mut sp = Vec::with_capacity(opts.resamples);
     let mut se = Vec::with_capacity(opts.resamples);

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{BootstrapOptions, clusters, percentile};
+use super::bootstrap::{BootstrapOptions, ClusterCounts, cluster_counts, clusters, percentile};
 use super::confusion::ratio;
 use crate::{Error, Result};
 
@@ -48,33 +48,13 @@ pub struct PairedDifference {
     pub n_patients: usize,
 }
 
-/// Counts of one system on one patient: normal items and the correct ones, abnormal items and
-/// the exactly correct ones (all the ICBHI score needs).
-type Counts = [u64; 4];
-
-fn counts(
-    normal: usize,
-    truth: &[usize],
-    prediction: &[usize],
-    cluster: &[usize],
-    k: usize,
-) -> Vec<Counts> {
-    let mut counts = vec![[0u64; 4]; k];
-    for ((&t, &p), &c) in truth.iter().zip(prediction).zip(cluster) {
-        let base = if t == normal { 0 } else { 2 };
-        counts[c][base] += 1;
-        counts[c][base + 1] += u64::from(t == p);
-    }
-    counts
-}
-
 /// The ICBHI score of summed counts.
-fn score(sum: &Counts) -> f64 {
+fn score(sum: &ClusterCounts) -> f64 {
     (ratio(sum[1], sum[0]) + ratio(sum[3], sum[2])) / 2.0
 }
 
 /// The score of the patients in `draw` (indices, repeats allowed).
-fn score_of(counts: &[Counts], draw: &[usize]) -> f64 {
+fn score_of(counts: &[ClusterCounts], draw: &[usize]) -> f64 {
     let mut sum = [0u64; 4];
     for &c in draw {
         for (s, v) in sum.iter_mut().zip(&counts[c]) {
@@ -136,18 +116,19 @@ pub fn paired_score_difference(
         }
     }
     let (cluster, k) = clusters(truth.len(), Some(patients))?;
-    let tables: Vec<(Vec<Counts>, Vec<Counts>)> = pairs
+    let tables: Vec<(Vec<ClusterCounts>, Vec<ClusterCounts>)> = pairs
         .iter()
         .map(|p| {
             (
-                counts(normal, truth, p.a, &cluster, k),
-                counts(normal, truth, p.b, &cluster, k),
+                cluster_counts(normal, truth, p.a, &cluster, k),
+                cluster_counts(normal, truth, p.b, &cluster, k),
             )
         })
         .collect();
     let everyone: Vec<usize> = (0..k).collect();
-    let difference_on =
-        |draw: &[usize], (a, b): &(Vec<Counts>, Vec<Counts>)| score_of(a, draw) - score_of(b, draw);
+    let difference_on = |draw: &[usize], (a, b): &(Vec<ClusterCounts>, Vec<ClusterCounts>)| {
+        score_of(a, draw) - score_of(b, draw)
+    };
     let per_pair: Vec<f64> = tables.iter().map(|t| difference_on(&everyone, t)).collect();
     let difference = per_pair.iter().sum::<f64>() / per_pair.len() as f64;
 
