@@ -69,6 +69,11 @@ pub struct TrainConfig {
     /// training recordings are mostly abnormal; items of other datasets form one group per
     /// sample rate, generated items one group.
     pub device_balance: bool,
+    /// Weight of a recording-chain adversary (0: none): a small head learns to tell the
+    /// chain (see `device_balance`) from the embedding while a gradient reversal layer
+    /// (Ganin and Lempitsky 2015) pushes the network, with this weight, towards embeddings
+    /// from which it cannot; domain-adversarial training against the stethoscope.
+    pub device_adversarial: f32,
     /// SpecAugment masks on training features, or `None`.
     pub spec_augment: Option<SpecAugment>,
     /// Freq-MixStyle on training batches (per-bin statistics mixed between items), or `None`.
@@ -110,6 +115,7 @@ impl Default for TrainConfig {
             loss: ClassLoss::CrossEntropy,
             oversample: false,
             device_balance: false,
+            device_adversarial: 0.0,
             spec_augment: Some(SpecAugment::default()),
             freq_mixstyle: None,
             augment_mix: AugmentMix::All,
@@ -280,6 +286,15 @@ impl TrainConfig {
         }
         if let Some(f) = &self.freq_mixstyle {
             f.validate()?;
+        }
+        if !(self.device_adversarial.is_finite() && self.device_adversarial >= 0.0) {
+            return Err(Error::config(
+                "device_adversarial",
+                format!(
+                    "must be a finite weight >= 0, got {}",
+                    self.device_adversarial
+                ),
+            ));
         }
         if self.oversample && self.device_balance {
             return Err(Error::config(

@@ -132,6 +132,19 @@ pub fn compute_features(examples: &[Example], mel: &MelConfig) -> Result<Feature
     Ok(set)
 }
 
+/// Each example's recording as a group id (equal ids for examples cut from one source file),
+/// for [`ItemNorm::Recording`].
+pub fn recording_groups(examples: &[Example]) -> Vec<usize> {
+    let mut ids: BTreeMap<&std::path::Path, usize> = BTreeMap::new();
+    examples
+        .iter()
+        .map(|e| {
+            let next = ids.len();
+            *ids.entry(e.source.as_path()).or_insert(next)
+        })
+        .collect()
+}
+
 /// What is removed from each item on its own before the fitted per-bin normalisation.
 ///
 /// ICBHI mixes stethoscopes whose gains and frequency responses differ (Littmann 3200 and
@@ -151,6 +164,11 @@ pub enum ItemNorm {
     /// Each bin's mean and standard deviation over the item's frames (its gain, spectral
     /// colour and per-band noise level: mean and variance normalisation per utterance).
     Standardize,
+    /// Each bin's mean over every frame of every item cut from the same recording (its
+    /// stethoscope's gain and colour, kept apart from what differs between its cycles: a
+    /// wheeze that fills one cycle is not subtracted from that cycle). An item whose
+    /// recording is unknown (a generated spectrogram) loses its own mean, as with `Spectrum`.
+    Recording,
 }
 
 impl std::str::FromStr for ItemNorm {
@@ -161,16 +179,59 @@ impl std::str::FromStr for ItemNorm {
             "gain" => Ok(Self::Gain),
             "spectrum" => Ok(Self::Spectrum),
             "standardize" | "standardise" => Ok(Self::Standardize),
+            "recording" => Ok(Self::Recording),
             other => Err(Error::config(
                 "item_norm",
-                format!("`{other}` is unknown; use none, gain, spectrum or standardize"),
+                format!("`{other}` is unknown; use none, gain, spectrum, standardize or recording"),
             )),
         }
     }
 }
 
 impl ItemNorm {
-    /// Subtracts the means from one item (`[n_bins, n_frames]`, row-major) in place.
+    /// Removes the statistics from every item of `data` (`[items, n_bins, n_frames]`) in
+    /// place. `groups` names each item's recording (equal ids, same recording) for
+    /// [`ItemNorm::Recording`]; without it every item is its own recording.
+    pub fn apply_all(
+        self,
+        data: &mut [f32],
+        n_bins: usize,
+        n_frames: usize,
+        groups: Option<&[usize]>,
+    ) {
+        let item_len = n_bins * n_frames;
+        if item_len == 0 {
+            return;
+        }
+        let (Self::Recording, Some(groups)) = (self, groups) else {
+            data.chunks_mut(item_len)
+                .for_each(|item| self.apply(item, n_frames));
+            return;
+        };
+        // Per recording, each bin's mean over all its items' frames.
+        let mut sums: BTreeMap<usize, (Vec<f64>, usize)> = BTreeMap::new();
+        for (item, &g) in data.chunks(item_len).zip(groups) {
+            let (sum, n) = sums.entry(g).or_insert_with(|| (vec![0.0; n_bins], 0));
+            for (s, row) in sum.iter_mut().zip(item.chunks(n_frames)) {
+                *s += row.iter().map(|&v| f64::from(v)).sum::<f64>();
+            }
+            *n += n_frames;
+        }
+        for (i, item) in data.chunks_mut(item_len).enumerate() {
+            let Some((sum, n)) = groups.get(i).and_then(|g| sums.get(g)) else {
+                // An item past the end of `groups`: its own recording.
+                Self::Spectrum.apply(item, n_frames);
+                continue;
+            };
+            for (row, s) in item.chunks_mut(n_frames).zip(sum) {
+                let mean = (s / *n as f64) as f32;
+                row.iter_mut().for_each(|v| *v -= mean);
+            }
+        }
+    }
+
+    /// Subtracts the means from one item (`[n_bins, n_frames]`, row-major) in place; an item
+    /// alone is its own recording.
     pub fn apply(self, item: &mut [f32], n_frames: usize) {
         if n_frames == 0 || item.is_empty() {
             return;
@@ -182,7 +243,7 @@ impl ItemNorm {
                     (item.iter().map(|&v| f64::from(v)).sum::<f64>() / item.len() as f64) as f32;
                 item.iter_mut().for_each(|v| *v -= mean);
             }
-            Self::Spectrum => {
+            Self::Spectrum | Self::Recording => {
                 for row in item.chunks_mut(n_frames) {
                     let mean =
                         (row.iter().map(|&v| f64::from(v)).sum::<f64>() / row.len() as f64) as f32;
@@ -225,13 +286,25 @@ pub struct Normalization {
 impl Normalization {
     /// Fits the statistics on `set` (in f64) after removing `item` from each item.
     pub fn fit(set: &FeatureSet, item: ItemNorm) -> Result<Self> {
+        Self::fit_grouped(set, item, None)
+    }
+
+    /// [`Normalization::fit`] with each item's recording (see [`ItemNorm::apply_all`]).
+    pub fn fit_grouped(set: &FeatureSet, item: ItemNorm, groups: Option<&[usize]>) -> Result<Self> {
         let mut acc = BinStatsAccumulator::new(set.n_bins, set.n_frames);
-        let mut scratch = Vec::with_capacity(set.item_len());
-        for i in 0..set.len() {
-            scratch.clear();
-            scratch.extend_from_slice(set.item(i));
-            item.apply(&mut scratch, set.n_frames);
-            acc.add(&scratch);
+        if let (ItemNorm::Recording, Some(_)) = (item, groups) {
+            let mut data = set.data.clone();
+            item.apply_all(&mut data, set.n_bins, set.n_frames, groups);
+            data.chunks(set.item_len().max(1))
+                .for_each(|it| acc.add(it));
+        } else {
+            let mut scratch = Vec::with_capacity(set.item_len());
+            for i in 0..set.len() {
+                scratch.clear();
+                scratch.extend_from_slice(set.item(i));
+                item.apply(&mut scratch, set.n_frames);
+                acc.add(&scratch);
+            }
         }
         let bins = acc.finish().ok_or_else(|| {
             Error::data("cannot fit the feature normalisation: the training split is empty")
@@ -241,12 +314,17 @@ impl Normalization {
 
     /// Normalises every item of `data` (`[items, bins, frames]`) in place.
     pub fn apply(&self, data: &mut [f32], n_frames: usize) {
+        self.apply_grouped(data, n_frames, None);
+    }
+
+    /// [`Normalization::apply`] with each item's recording (see [`ItemNorm::apply_all`]).
+    pub fn apply_grouped(&self, data: &mut [f32], n_frames: usize, groups: Option<&[usize]>) {
         let bins = self.bins.mean.len();
         if n_frames == 0 || bins == 0 {
             return;
         }
+        self.item.apply_all(data, bins, n_frames, groups);
         for item in data.chunks_mut(bins * n_frames) {
-            self.item.apply(item, n_frames);
             self.bins.normalise(item);
         }
     }
@@ -608,6 +686,41 @@ mod tests {
         // Files written before the field existed read as no item normalisation.
         let old: Normalization = serde_json::from_str(r#"{"mean":[0.0],"std":[1.0]}"#).unwrap();
         assert_eq!(old.item, ItemNorm::None);
+    }
+
+    #[test]
+    fn recording_norm_removes_the_recordings_mean_not_the_items() {
+        // Two items of recording 0 (1 bin x 2 frames): [0, 2] and [4, 6], mean 3; one item of
+        // recording 1: [10, 20], mean 15.
+        let mut d = vec![0.0, 2.0, 4.0, 6.0, 10.0, 20.0];
+        ItemNorm::Recording.apply_all(&mut d, 1, 2, Some(&[0, 0, 1]));
+        assert_eq!(d, vec![-3.0, -1.0, 1.0, 3.0, -5.0, 5.0]);
+        // Without recordings, or past their end, each item is its own recording.
+        let mut d = vec![0.0, 2.0, 4.0, 6.0];
+        ItemNorm::Recording.apply_all(&mut d, 1, 2, None);
+        assert_eq!(d, vec![-1.0, 1.0, -1.0, 1.0]);
+        let mut d = vec![0.0, 2.0, 4.0, 6.0];
+        ItemNorm::Recording.apply_all(&mut d, 1, 2, Some(&[0]));
+        assert_eq!(d, vec![-1.0, 1.0, -1.0, 1.0]);
+        // Other norms ignore the groups.
+        let mut d = vec![0.0, 2.0, 4.0, 6.0];
+        ItemNorm::Spectrum.apply_all(&mut d, 1, 2, Some(&[0, 0]));
+        assert_eq!(d, vec![-1.0, 1.0, -1.0, 1.0]);
+        // Fit and apply agree: a recording's colour is gone, its items' differences stay.
+        let s = set(
+            &[(&[0.0, 2.0], 0), (&[4.0, 6.0], 1), (&[10.0, 20.0], 1)],
+            1,
+            2,
+        );
+        let n = Normalization::fit_grouped(&s, ItemNorm::Recording, Some(&[0, 0, 1])).unwrap();
+        assert!(n.bins.mean[0].abs() < 1e-6);
+        let mut d = s.data.clone();
+        n.apply_grouped(&mut d, 2, Some(&[0, 0, 1]));
+        assert!(d[0] < d[2] && d[1] < d[3]);
+        assert_eq!(
+            "Recording".parse::<ItemNorm>().unwrap(),
+            ItemNorm::Recording
+        );
     }
 
     #[test]

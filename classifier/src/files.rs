@@ -10,6 +10,10 @@ pub const MODEL: &str = "model.bpk";
 pub const BEST: &str = "best.bpk";
 /// Optimiser state (in the checkpoint only).
 pub const OPTIMIZER: &str = "optimizer.bpk";
+/// The recording-chain adversary's weights, when `device_adversarial` is on (checkpoint only).
+pub const ADVERSARY: &str = "adversary.bpk";
+/// The adversary's optimiser state (checkpoint only).
+pub const ADVERSARY_OPTIMIZER: &str = "adversary-optimizer.bpk";
 /// One line per epoch.
 pub const METRICS: &str = "metrics.jsonl";
 /// Final report.

@@ -263,6 +263,8 @@ pub struct CnnOutput {
     pub logits: Tensor<2>,
     /// L2-normalised projections, `[B, projection_dim]` (only when asked for).
     pub projection: Option<Tensor<2>>,
+    /// The embedding the heads read, `[B, C_last]` (before dropout).
+    pub embedding: Tensor<2>,
 }
 
 impl Cnn {
@@ -299,12 +301,13 @@ impl Cnn {
             l2_normalise(self.proj_out.forward(h))
         });
         let dropped = match dropout_mask {
-            Some(mask) => emb * mask,
-            None => emb,
+            Some(mask) => emb.clone() * mask,
+            None => emb.clone(),
         };
         CnnOutput {
             logits: self.head.forward(dropped),
             projection,
+            embedding: emb,
         }
     }
 
@@ -316,6 +319,46 @@ impl Cnn {
     /// Width of the embedding.
     pub fn embedding_dim(&self) -> usize {
         self.head.weight.val().dims()[0]
+    }
+}
+
+/// The recording-chain adversary of domain-adversarial training (Ganin and Lempitsky 2015):
+/// embedding -> linear -> ReLU -> linear = chain logits, behind a gradient reversal layer.
+/// Used in training only; it is not part of the saved classifier.
+#[derive(Module, Debug)]
+pub struct ChainAdversary {
+    hidden: Linear,
+    out: Linear,
+}
+
+impl ChainAdversary {
+    /// A head from `embedding_dim` features to `n_chains` logits, weights drawn from `rng`.
+    pub fn init(
+        embedding_dim: usize,
+        n_chains: usize,
+        device: &Device,
+        rng: &mut impl Rng,
+    ) -> Self {
+        Self {
+            hidden: linear(embedding_dim, embedding_dim, device, rng),
+            out: linear(embedding_dim, n_chains.max(1), device, rng),
+        }
+    }
+
+    /// Number of chains (outputs).
+    pub fn n_chains(&self) -> usize {
+        self.out.weight.val().dims()[1]
+    }
+
+    /// Chain logits of `embedding`. The forward value passes unchanged; the gradient that
+    /// flows back into `embedding` is multiplied by `-weight`, so minimising the adversary's
+    /// loss trains the head to find the chain and the network to hide it.
+    ///
+    /// # Shapes
+    /// - `embedding`: `[B, C_last]`; output `[B, n_chains]`
+    pub fn forward(&self, embedding: Tensor<2>, weight: f32) -> Tensor<2> {
+        let reversed = embedding.clone().detach() * (1.0 + weight) - embedding * weight;
+        self.out.forward(relu(self.hidden.forward(reversed)))
     }
 }
 
@@ -389,6 +432,47 @@ mod tests {
                 .init(1, &device, &mut seeded_rng(0, 0))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_adversary_reverses_and_scales_the_gradient_into_the_embedding() {
+        let device = Device::flex().autodiff();
+        let head = ChainAdversary::init(6, 3, &device, &mut seeded_rng(4, 0));
+        assert_eq!(head.n_chains(), 3);
+        let emb = Tensor::<2>::random([5, 6], burn::tensor::Distribution::Default, &device)
+            .require_grad();
+        let plain = head.out.forward(relu(head.hidden.forward(emb.clone())));
+        let reversed = head.forward(emb.clone(), 0.5);
+        // The same logits either way ...
+        let (a, b): (Vec<f32>, Vec<f32>) = (
+            plain.clone().into_data().try_to_vec().unwrap(),
+            reversed.clone().into_data().try_to_vec().unwrap(),
+        );
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
+        // ... but the gradient reaching the embedding is -0.5 times the plain one, while the
+        // head's own weights get the plain gradient.
+        let g_plain = plain.sum().backward();
+        let g_rev = reversed.sum().backward();
+        let grad = |g: &burn::tensor::Gradients| -> Vec<f32> {
+            emb.grad(g).unwrap().into_data().try_to_vec().unwrap()
+        };
+        let (dp, dr) = (grad(&g_plain), grad(&g_rev));
+        assert!(dp.iter().any(|v| v.abs() > 1e-4));
+        for (p, r) in dp.iter().zip(&dr) {
+            assert!((r + 0.5 * p).abs() < 1e-5, "{r} != -0.5 * {p}");
+        }
+        let w = |g: &burn::tensor::Gradients| -> Vec<f32> {
+            head.out
+                .weight
+                .val()
+                .grad(g)
+                .unwrap()
+                .into_data()
+                .try_to_vec()
+                .unwrap()
+        };
+        let (wp, wr) = (w(&g_plain), w(&g_rev));
+        assert!(wp.iter().zip(&wr).all(|(p, r)| (p - r).abs() < 1e-4));
     }
 
     #[test]

@@ -218,6 +218,8 @@ fn a_killed_run_resumes_to_the_same_result() {
     let cfg = TrainConfig {
         mixup: MixupMode::Balanced,
         supcon_weight: 0.3,
+        // The chain adversary's weights and optimiser state resume too.
+        device_adversarial: 0.5,
         spec_augment: Some(auscult_classifier::SpecAugment::default()),
         model: tiny(1).model.with_dropout(0.3),
         ..tiny(3)
@@ -258,6 +260,25 @@ fn a_killed_run_resumes_to_the_same_result() {
             .collect()
     };
     assert_eq!(strip(&full), strip(&killed));
+    let metrics = strip(&full);
+    let adversary: Vec<f64> = metrics
+        .iter()
+        .map(|m| m["train_adversary_loss"].as_f64().unwrap())
+        .collect();
+    assert!(adversary.iter().all(|&l| l > 0.0), "{adversary:?}");
+    let checkpoint = std::fs::read_dir(&full)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("checkpoint-")
+        })
+        .unwrap();
+    assert!(checkpoint.join(files::ADVERSARY).is_file());
+    assert!(checkpoint.join(files::ADVERSARY_OPTIMIZER).is_file());
     // Same weights: the same probabilities on every training example (the files differ only in
     // parameter ids).
     let a = Classifier::load(&full)

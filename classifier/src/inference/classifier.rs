@@ -15,7 +15,7 @@ use serde::ser::SerializeMap;
 use super::predict::{BATCH, predict_probabilities};
 use crate::binary::{DecisionRule, positive_class};
 use crate::config::ModelConfig;
-use crate::data::{FeatureSet, Normalization, compute_features};
+use crate::data::{FeatureSet, Normalization, compute_features, recording_groups};
 use crate::files;
 use crate::metrics::argmax;
 use crate::model::Cnn;
@@ -153,9 +153,9 @@ impl Classifier {
         decide(self.classes(), self.decision.as_ref(), probabilities)
     }
 
-    /// `set`'s features normalised as in training, after checking their shape against the
-    /// model's.
-    fn normalised_input(&self, set: &FeatureSet) -> Result<Vec<f32>> {
+    /// `set`'s features normalised as in training (`groups`: each item's recording, see
+    /// [`crate::ItemNorm::Recording`]), after checking their shape against the model's.
+    fn normalised_input(&self, set: &FeatureSet, groups: Option<&[usize]>) -> Result<Vec<f32>> {
         if (set.n_bins, set.n_frames) != (self.config.n_bins, self.config.n_frames) {
             return Err(Error::Shape {
                 what: "input".into(),
@@ -166,16 +166,23 @@ impl Classifier {
             });
         }
         let mut data = set.data.clone();
-        self.norm.apply(&mut data, set.n_frames);
+        self.norm.apply_grouped(&mut data, set.n_frames, groups);
         Ok(data)
     }
 
-    /// Class probabilities of raw (un-normalised dB log-Mel) features.
+    /// Class probabilities of raw (un-normalised dB log-Mel) features, each item its own
+    /// recording.
     pub fn predict_features(&self, set: &FeatureSet) -> Result<Vec<Vec<f32>>> {
+        self.predict_grouped(set, None)
+    }
+
+    /// Class probabilities of raw features whose items come from the recordings `groups`
+    /// names (equal ids, one recording).
+    fn predict_grouped(&self, set: &FeatureSet, groups: Option<&[usize]>) -> Result<Vec<Vec<f32>>> {
         if set.is_empty() {
             return Ok(Vec::new());
         }
-        let data = self.normalised_input(set)?;
+        let data = self.normalised_input(set, groups)?;
         Ok(predict_probabilities(
             &self.model,
             &data,
@@ -191,7 +198,7 @@ impl Classifier {
         if set.is_empty() {
             return Ok(Vec::new());
         }
-        let data = self.normalised_input(set)?;
+        let data = self.normalised_input(set, None)?;
         let item_len = set.n_bins * set.n_frames;
         let mut out = Vec::with_capacity(set.len());
         for chunk in data.chunks(BATCH * item_len) {
@@ -220,17 +227,28 @@ impl Classifier {
     /// Class probabilities of examples cut with the model's example config.
     pub fn predict_examples(&self, examples: &[Example]) -> Result<Vec<Vec<f32>>> {
         let set = compute_features(examples, &self.config.train.mel)?;
-        self.predict_features(&set)
+        self.predict_grouped(&set, Some(&recording_groups(examples)))
     }
 
-    /// Class probabilities of fixed-length clips at the model's sample rate.
+    /// Class probabilities of fixed-length clips at the model's sample rate, each clip from
+    /// its own recording.
     pub fn predict_clips(&mut self, clips: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        let groups: Vec<usize> = (0..clips.len()).collect();
+        self.predict_clips_grouped(clips, &groups)
+    }
+
+    /// [`Classifier::predict_clips`] with each clip's recording (equal ids, one recording).
+    pub fn predict_clips_grouped(
+        &mut self,
+        clips: &[Vec<f32>],
+        groups: &[usize],
+    ) -> Result<Vec<Vec<f32>>> {
         let mut set = FeatureSet::empty(self.config.n_bins, self.config.n_frames);
         for (i, clip) in clips.iter().enumerate() {
             let spec = self.front_end.compute(clip);
             set.push(&spec, 0, &format!("clip {i}"))?;
         }
-        self.predict_features(&set)
+        self.predict_grouped(&set, Some(groups))
     }
 }
 

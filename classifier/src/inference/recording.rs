@@ -48,7 +48,8 @@ impl Classifier {
             .iter()
             .map(|&(s, e)| fit_cycle(slice_cycle(&samples, sr, s, e), ex))
             .collect();
-        let probs = self.predict_clips(&clips)?;
+        // Every clip is cut from this one recording.
+        let probs = self.predict_clips_grouped(&clips, &vec![0; clips.len()])?;
         let classes = self.classes().to_vec();
         let segs: Vec<Segment> = segments
             .iter()

@@ -10,7 +10,9 @@ use auscult_experiment::{Provenance, RunDir, seeded_rng};
 
 use super::streams::{STREAM_AUGMENT_SELECT, STREAM_OVERSAMPLE};
 use crate::config::{CONFIG_SCHEMA_VERSION, ModelConfig, TrainConfig};
-use crate::data::{FeatureSet, Normalization, compute_features, load_augmentation};
+use crate::data::{
+    FeatureSet, Normalization, compute_features, load_augmentation, recording_groups,
+};
 use crate::files;
 use crate::inference::source_rates;
 use crate::loss::inverse_frequency_weights;
@@ -75,7 +77,8 @@ pub(super) struct Prepared {
     pub(super) test_patients: Vec<String>,
     /// Indices into `train` forming one epoch of instance sampling (oversampled when asked).
     pub(super) epoch_items: Vec<usize>,
-    /// Recording chain of every training item when `device_balance` is on (empty otherwise).
+    /// Recording chain of every training item when `device_balance` or `device_adversarial`
+    /// is on (empty otherwise).
     pub(super) groups: Vec<usize>,
     pub(super) n_real: usize,
     pub(super) class_weights: Vec<f32>,
@@ -113,7 +116,8 @@ pub(super) fn prepare(
     let norm = if from_checkpoint {
         run.load_json::<Normalization>(files::NORMALIZATION)?
     } else {
-        let norm = Normalization::fit(&train, cfg.item_norm)?;
+        let groups = recording_groups(&data.train);
+        let norm = Normalization::fit_grouped(&train, cfg.item_norm, Some(&groups))?;
         run.save_json(files::NORMALIZATION, &norm)?;
         norm
     };
@@ -133,10 +137,15 @@ pub(super) fn prepare(
         train.data.extend_from_slice(&generated.data);
         train.labels.extend_from_slice(&generated.labels);
     }
-    for set in [&mut train, &mut val, &mut test] {
-        norm.apply(&mut set.data, n_frames);
+    // Generated items follow the real ones and have no recording (each is its own).
+    for (set, examples) in [
+        (&mut train, &data.train),
+        (&mut val, &data.val),
+        (&mut test, &data.test),
+    ] {
+        norm.apply_grouped(&mut set.data, n_frames, Some(&recording_groups(examples)));
     }
-    let groups = if cfg.device_balance {
+    let groups = if cfg.device_balance || cfg.device_adversarial > 0.0 {
         recording_chains(&data.train, train.len())
     } else {
         Vec::new()

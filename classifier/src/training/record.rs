@@ -24,6 +24,10 @@ pub struct EpochRecord {
     pub train_class_loss: f64,
     /// Mean supervised contrastive loss (0 when disabled).
     pub train_supcon_loss: f64,
+    /// Mean cross-entropy of the recording-chain adversary (only with `device_adversarial`;
+    /// near `ln(chains)` when the embedding hides the chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_adversary_loss: Option<f64>,
     /// Validation cross-entropy (`None` without a validation split).
     pub val_loss: Option<f64>,
     /// Validation ICBHI score.

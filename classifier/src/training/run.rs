@@ -20,13 +20,14 @@ use rand_chacha::ChaCha8Rng;
 use super::finish::finish;
 use super::prepare::{Prepared, data_sources, prepare};
 use super::record::{EpochRecord, TrainReport};
-use super::streams::{STREAM_INIT, Streams};
+use super::streams::{STREAM_ADVERSARY_INIT, STREAM_INIT, Streams};
 use super::validation::{evaluate_features, selection_score};
 use crate::config::{ModelConfig, TrainConfig};
 use crate::files;
+use crate::loss::soft_cross_entropy;
 use crate::metrics::Metrics;
 use crate::mixup::{MixupMode, mix};
-use crate::model::{Cnn, dropout_mask};
+use crate::model::{ChainAdversary, Cnn, dropout_mask};
 use crate::sampler::{
     BalancedSampler, decorrelation_weights, instance_batches, weighted_batches, weighted_index,
 };
@@ -100,10 +101,28 @@ fn run_training(
     if let Some(c) = cfg.grad_clip_norm {
         adamw = adamw.with_grad_clipping(Some(GradientClippingConfig::Norm(c)));
     }
-    let mut optim: ModuleOptimizer = adamw.init();
+    let mut optim: ModuleOptimizer = adamw.clone().init();
+    // The chain adversary: as many outputs as recording chains in the training items.
+    let mut adversary = (cfg.device_adversarial > 0.0).then(|| {
+        let n_chains = p.groups.iter().max().map_or(1, |&g| g + 1);
+        let head = ChainAdversary::init(
+            cfg.model.embedding_dim(),
+            n_chains,
+            &train_device,
+            &mut seeded_rng(cfg.seed, STREAM_ADVERSARY_INIT),
+        );
+        let optim: ModuleOptimizer = adamw.init();
+        (head, optim)
+    });
     if let Some(c) = &checkpoint {
         model = load_module(model, c.file(files::MODEL))?;
         optim = load_optimizer(optim, c.file(files::OPTIMIZER))?;
+        if let Some((head, head_optim)) = adversary.take() {
+            adversary = Some((
+                load_module(head, c.file(files::ADVERSARY))?,
+                load_optimizer(head_optim, c.file(files::ADVERSARY_OPTIMIZER))?,
+            ));
+        }
         // A run killed between its commit and the publishing left older copies.
         publish(c, &run)?;
     }
@@ -134,6 +153,7 @@ fn run_training(
         train_device,
         model: Some(model),
         optim,
+        adversary,
         streams,
         balanced,
         item_weights,
@@ -166,6 +186,7 @@ struct EpochTotals {
     loss: f64,
     class_loss: f64,
     supcon_loss: f64,
+    adversary_loss: f64,
 }
 
 impl Default for EpochTotals {
@@ -177,6 +198,7 @@ impl Default for EpochTotals {
             loss: 0.0,
             class_loss: 0.0,
             supcon_loss: 0.0,
+            adversary_loss: 0.0,
         }
     }
 }
@@ -191,6 +213,9 @@ struct ClassifierStep<'a> {
     /// Always `Some` between steps (the optimiser takes the model and gives it back).
     model: Option<Cnn>,
     optim: ModuleOptimizer,
+    /// The recording-chain adversary and its optimiser (`device_adversarial` on); like the
+    /// model, taken and given back by each step.
+    adversary: Option<(ChainAdversary, ModuleOptimizer)>,
     streams: Streams,
     balanced: BalancedSampler,
     item_weights: Option<WeightedIndex<f64>>,
@@ -239,7 +264,7 @@ impl EpochStep for ClassifierStep<'_> {
             .model
             .take()
             .ok_or_else(|| Error::data("the model was lost in a failed training step"))?;
-        let (mut sum_loss, mut sum_class, mut sum_supcon) = (0.0, 0.0, 0.0);
+        let (mut sum_loss, mut sum_class, mut sum_supcon, mut sum_adv) = (0.0, 0.0, 0.0, 0.0);
         let mut lr = cfg.lr;
         for batch in &batches {
             let items: Vec<usize> = batch.iter().map(|&i| p.epoch_items[i]).collect();
@@ -271,6 +296,19 @@ impl EpochStep for ClassifierStep<'_> {
                 }
                 x
             };
+            // The recording chains of the items as soft targets, mixed as the labels are.
+            let chain_targets = self.adversary.as_ref().map(|(head, _)| {
+                let n_chains = head.n_chains();
+                let mut t = vec![0f32; b * n_chains];
+                let second_weight = if second.is_some() { lambda } else { 0.0 };
+                for (i, &item) in first.iter().enumerate() {
+                    t[i * n_chains + p.groups[item]] += 1.0 - second_weight;
+                    if let Some(idx) = &second {
+                        t[i * n_chains + p.groups[idx[i]]] += second_weight;
+                    }
+                }
+                Tensor::<2>::from_data(TensorData::new(t, [b, n_chains]), &self.train_device)
+            });
             let xa = gather(&first, &mut streams.spec_augment);
             let la: Vec<usize> = first.iter().map(|&i| p.train.labels[i]).collect();
             let mixed = match &second {
@@ -310,6 +348,15 @@ impl EpochStep for ClassifierStep<'_> {
                 }
                 _ => (class_loss, 0.0),
             };
+            let (loss, adversary_value) = match (&self.adversary, chain_targets) {
+                (Some((head, _)), Some(t)) => {
+                    let logits = head.forward(out.embedding, cfg.device_adversarial);
+                    let a = soft_cross_entropy(logits, t);
+                    let v: f32 = a.clone().into_scalar();
+                    (loss + a, v)
+                }
+                _ => (loss, 0.0),
+            };
             let total = class_value + cfg.supcon_weight * supcon_value;
             if !total.is_finite() {
                 return Err(Error::data(format!(
@@ -319,13 +366,20 @@ impl EpochStep for ClassifierStep<'_> {
             }
             lr = cfg.lr
                 * cosine_factor(state.step, self.total_steps, self.warmup, cfg.min_lr_factor);
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = self.optim.step(lr, model, grads);
+            let mut grads = loss.backward();
+            let model_grads = GradientsParams::from_module(&mut grads, &model);
+            model = self.optim.step(lr, model, model_grads);
+            if let Some((head, mut head_optim)) = self.adversary.take() {
+                let head_grads = GradientsParams::from_module(&mut grads, &head);
+                let head = head_optim.step(lr, head, head_grads);
+                self.adversary = Some((head, head_optim));
+            }
             state.step += 1;
             self.steps_here += 1;
             sum_loss += total as f64;
             sum_class += class_value as f64;
             sum_supcon += supcon_value as f64;
+            sum_adv += adversary_value as f64;
             progress.advance(1);
             progress.message(&format!("loss {total:.4}"));
         }
@@ -339,6 +393,7 @@ impl EpochStep for ClassifierStep<'_> {
             loss: sum_loss,
             class_loss: sum_class,
             supcon_loss: sum_supcon,
+            adversary_loss: sum_adv,
         };
         Ok(())
     }
@@ -375,6 +430,7 @@ impl EpochStep for ClassifierStep<'_> {
             train_loss: e.loss / n,
             train_class_loss: e.class_loss / n,
             train_supcon_loss: e.supcon_loss / n,
+            train_adversary_loss: self.adversary.is_some().then_some(e.adversary_loss / n),
             val_loss: val.as_ref().map(|v| v.1),
             val_score: val.as_ref().map(|v| v.0.score),
             val_specificity: val.as_ref().map(|v| v.0.specificity),
@@ -407,6 +463,10 @@ impl EpochStep for ClassifierStep<'_> {
     ) -> Result<()> {
         saving.save_module(files::MODEL, self.model()?)?;
         saving.save_optimizer(files::OPTIMIZER, &self.optim)?;
+        if let Some((head, head_optim)) = &self.adversary {
+            saving.save_module(files::ADVERSARY, head)?;
+            saving.save_optimizer(files::ADVERSARY_OPTIMIZER, head_optim)?;
+        }
         match previous {
             Some(previous) if !best => saving.keep(files::BEST, previous)?,
             _ => saving.save_same_as(files::BEST, files::MODEL)?,

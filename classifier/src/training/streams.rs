@@ -18,6 +18,7 @@ const STREAM_SPEC_AUGMENT: u64 = 4;
 const STREAM_DROPOUT: u64 = 5;
 pub(super) const STREAM_AUGMENT_SELECT: u64 = 6;
 pub(super) const STREAM_OVERSAMPLE: u64 = 7;
+pub(super) const STREAM_ADVERSARY_INIT: u64 = 8;
 const SAVED_STREAMS: [u64; 5] = [
     STREAM_ORDER,
     STREAM_BALANCED,

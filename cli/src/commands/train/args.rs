@@ -103,10 +103,17 @@ pub struct Args {
     /// recipe's --device-balance).
     #[arg(long)]
     pub no_device_balance: bool,
+    /// Domain-adversarial training against the recording chain with weight W: a small head
+    /// learns the chain (device and source sample rate) from the embedding behind a gradient
+    /// reversal layer, which pushes the network towards embeddings that hide it. 0 (the
+    /// default) turns it off.
+    #[arg(long, value_name = "W")]
+    pub device_adversarial: Option<f32>,
     /// What each item loses on its own before the fitted normalisation: none, gain (overall
     /// level), spectrum (each Mel bin's mean over the item: gain and the device's frequency
-    /// response) or standardize (each bin's mean and spread). Default: the recipe's
-    /// (spectrum for icbhi, none for compact).
+    /// response), standardize (each bin's mean and spread) or recording (each bin's mean over
+    /// all cycles of the item's recording). Default: the recipe's (spectrum for icbhi, none
+    /// for compact).
     #[arg(long, value_name = "NORM", value_parser = parse_item_norm)]
     pub item_norm: Option<ItemNorm>,
     /// Freq-MixStyle: with probability P per batch, mix each item's per-Mel-bin mean and

@@ -90,6 +90,9 @@ pub fn resolve_config(args: &Args, recipe: Recipe) -> anyhow::Result<TrainConfig
     if args.no_device_balance {
         cfg.device_balance = false;
     }
+    if let Some(w) = args.device_adversarial {
+        cfg.device_adversarial = w;
+    }
     if args.oversample {
         cfg.oversample = true;
     }
