@@ -233,8 +233,8 @@ impl Classifier {
     /// Class probabilities of fixed-length clips at the model's sample rate, each clip from
     /// its own recording.
     pub fn predict_clips(&mut self, clips: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
-        let groups: Vec<usize> = (0..clips.len()).collect();
-        self.predict_clips_grouped(clips, &groups)
+        let set = self.clip_features(clips)?;
+        self.predict_grouped(&set, None)
     }
 
     /// [`Classifier::predict_clips`] with each clip's recording (equal ids, one recording).
@@ -243,12 +243,18 @@ impl Classifier {
         clips: &[Vec<f32>],
         groups: &[usize],
     ) -> Result<Vec<Vec<f32>>> {
+        let set = self.clip_features(clips)?;
+        self.predict_grouped(&set, Some(groups))
+    }
+
+    /// The raw features of fixed-length clips at the model's sample rate.
+    fn clip_features(&mut self, clips: &[Vec<f32>]) -> Result<FeatureSet> {
         let mut set = FeatureSet::empty(self.config.n_bins, self.config.n_frames);
         for (i, clip) in clips.iter().enumerate() {
             let spec = self.front_end.compute(clip);
             set.push(&spec, 0, &format!("clip {i}"))?;
         }
-        self.predict_grouped(&set, Some(groups))
+        Ok(set)
     }
 }
 

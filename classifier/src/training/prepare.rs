@@ -116,8 +116,8 @@ pub(super) fn prepare(
     let norm = if from_checkpoint {
         run.load_json::<Normalization>(files::NORMALIZATION)?
     } else {
-        let groups = recording_groups(&data.train);
-        let norm = Normalization::fit_grouped(&train, cfg.item_norm, Some(&groups))?;
+        let recordings = recording_groups(&data.train);
+        let norm = Normalization::fit_grouped(&train, cfg.item_norm, Some(&recordings))?;
         run.save_json(files::NORMALIZATION, &norm)?;
         norm
     };
