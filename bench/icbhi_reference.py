@@ -37,7 +37,8 @@ Recipe:
     sample rate, and a 95 % percentile bootstrap interval of the Score over test PATIENTS
     (1000 resamples of patients with replacement, their cycles pooled).
 
-Install and run (CPU; `--threads` sets torch's intra-op threads):
+Install and run (CPU by default, `--threads` sets torch's intra-op threads; `--device cuda`
+trains and predicts on a GPU, where one full-width epoch takes about 2.6 s on an H200):
     pip install torch torchaudio numpy
     python3 bench/icbhi_reference.py --data ../shared/data/icbhi-dev --seed 0 --out ref-seed0.json
     python3 bench/icbhi_reference.py --self-test          # checks of the metrics, no data needed
@@ -465,10 +466,11 @@ def self_test():
 
 def predict(model, x, batch=64):
     model.eval()
+    dev = next(model.parameters()).device
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            out.append(model(x[i : i + batch].unsqueeze(1)).argmax(1))
+            out.append(model(x[i : i + batch].unsqueeze(1).to(dev)).argmax(1).cpu())
     return torch.cat(out).numpy()
 
 
@@ -489,6 +491,7 @@ def main():
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--width", type=float, default=0.5, help="CNN6 channel multiplier (1.0 = 64-128-256-512)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="torch device for training and inference: cpu or cuda")
     p.add_argument("--val-frac", type=float, default=0.2, help="fraction of training patients used for validation")
     p.add_argument("--fade", choices=["cycle", "patchmix"], default="cycle",
                    help="cycle: fade in/out on each cycle before repeating; patchmix: Patch-Mix's code exactly")
@@ -542,19 +545,20 @@ def main():
     mean, std = x_tr[fit_idx].mean().item(), x_tr[fit_idx].std().item()
     x_tr = (x_tr - mean) / (2 * std)
     x_te = (x_te - mean) / (2 * std)
-    x_fit, y_fit = x_tr[fit_idx], y_tr[fit_idx]
+    dev = torch.device(args.device)
+    x_fit, y_fit = x_tr[fit_idx].to(dev), y_tr[fit_idx].to(dev)
     x_val, y_val = x_tr[val_idx], y_tr[val_idx].numpy()
     del x_tr
     log(f"normalisation (fitting set): mean {mean:.4f}, std {std:.4f}")
 
     # ---- model
-    model = Cnn6(args.width)
+    model = Cnn6(args.width).to(dev)
     n_params = sum(q.numel() for q in model.parameters())
     specaug = SpecAugment(x_fit.shape[1])
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
     log(f"model: CNN6 width {args.width} -> channels {model.channels}, {n_params} parameters; "
-        f"{args.threads} threads")
+        f"{args.threads} threads, device {args.device}")
 
     def batches():
         perm = torch.randperm(len(y_fit), generator=gen)

@@ -40,9 +40,17 @@ pub fn device(choice: DeviceChoice) -> Result<Device> {
     }
 }
 
+/// The first discrete GPU, unless `CUBECL_WGPU_DEFAULT_DEVICE` names another adapter (for
+/// example `IntegratedGpu(0)`, or `Cpu` for a software Vulkan driver such as lavapipe).
 #[cfg(feature = "gpu")]
 fn gpu_device() -> Result<Device> {
-    Ok(Device::vulkan(burn::tensor::DeviceKind::DiscreteGpu(0)))
+    use burn::tensor::DeviceKind;
+    let kind = if std::env::var_os("CUBECL_WGPU_DEFAULT_DEVICE").is_some() {
+        DeviceKind::DefaultDevice
+    } else {
+        DeviceKind::DiscreteGpu(0)
+    };
+    Ok(Device::vulkan(kind))
 }
 
 #[cfg(not(feature = "gpu"))]

@@ -93,6 +93,7 @@ mod tests {
         StudyReport {
             data: "data".into(),
             synthetic: true,
+            split: "official".to_string(),
             seeds: per_seed.iter().map(|r| r.seed).collect(),
             per_seed,
             summary: Vec::new(),

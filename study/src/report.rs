@@ -25,7 +25,7 @@ pub fn markdown(
     let _ = writeln!(m, "# {}\n", setup.title);
     let _ = writeln!(
         m,
-        "Data: `{}`{}. Seeds: {}. Device: {}. Budget: classifier {} epochs per arm, VQ-VAE {} epochs, prior {} epochs. Total time {:.0} s.\n",
+        "Data: `{}`{}.{} Seeds: {}. Device: {}. Budget: classifier {} epochs per arm, VQ-VAE {} epochs, prior {} epochs. Total time {:.0} s.\n",
         report.data.display(),
         if report.synthetic {
             format!(
@@ -34,6 +34,14 @@ pub fn markdown(
             )
         } else {
             String::new()
+        },
+        if report.split == "official" {
+            String::new()
+        } else {
+            format!(
+                " Split: `{}`, a fold of the training patients: \"test\" below is the held-out fold.",
+                report.split
+            )
         },
         report
             .seeds
@@ -328,6 +336,7 @@ mod tests {
         StudyReport {
             data: PathBuf::from("out/synth"),
             synthetic: true,
+            split: "official".to_string(),
             seeds: vec![0, 1],
             per_seed: vec![first, second],
             summary: vec![ArmSummary {
@@ -485,5 +494,18 @@ auscult train --out x
             assert!(!md.contains(absent), "{absent} in\n{md}");
         }
         assert!(md.ends_with("with its wall-clock time.\n\n```sh\n```\n"));
+    }
+
+    #[test]
+    fn a_fold_study_says_its_test_part_is_the_held_out_fold() {
+        let mut report = report();
+        report.synthetic = false;
+        report.data = PathBuf::from("/data/icbhi");
+        report.split = "cv:4:1:0".to_string();
+        let md = markdown(&setup(), &report, None, &Figures::default());
+        assert!(md.starts_with(
+            "# T\n\nData: `/data/icbhi`. Split: `cv:4:1:0`, a fold of the training patients: \
+             \"test\" below is the held-out fold. Seeds: 0, 1."
+        ));
     }
 }

@@ -84,6 +84,10 @@ pub struct StudyReport {
     pub data: PathBuf,
     /// Whether the data was the built-in synthetic corpus.
     pub synthetic: bool,
+    /// The split every model trained and was evaluated on: `official`, or `cv:K:INDEX:SEED`
+    /// (a fold of the training patients; reports written before the field read `official`).
+    #[serde(default = "official_split")]
+    pub split: String,
     /// Seeds run.
     pub seeds: Vec<u64>,
     /// Per-seed results.
@@ -102,6 +106,11 @@ pub struct StudyReport {
     pub steps: Vec<Step>,
     /// Total wall-clock seconds.
     pub seconds: f64,
+}
+
+/// The split of reports written before [`StudyReport::split`] existed.
+fn official_split() -> String {
+    "official".to_string()
 }
 
 /// Mean and spread of every metric of each of `arms` over the seeds that evaluated it, in the
@@ -235,6 +244,7 @@ mod tests {
         let report = StudyReport {
             data: PathBuf::from("synth"),
             synthetic: true,
+            split: "official".to_string(),
             seeds: vec![3],
             summary: summarise(&[Arm::MixupSupcon], &per_seed),
             paired: Vec::new(),
@@ -252,9 +262,14 @@ mod tests {
             .keys()
             .cloned()
             .collect();
-        assert!(json.starts_with(r#"{"data":"synth","synthetic":true,"seeds":[3],"per_seed":[{"seed":3,"arms":{"mixup-supcon":{"#));
-        assert_eq!(keys.len(), 10);
+        assert!(json.starts_with(r#"{"data":"synth","synthetic":true,"split":"official","seeds":[3],"per_seed":[{"seed":3,"arms":{"mixup-supcon":{"#));
+        assert_eq!(keys.len(), 11);
         let back: StudyReport = serde_json::from_str(&json).unwrap();
         assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        // A report written before the split was recorded reads as the official split.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("split");
+        let back: StudyReport = serde_json::from_value(old).unwrap();
+        assert_eq!(back.split, "official");
     }
 }

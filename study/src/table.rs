@@ -158,6 +158,7 @@ mod tests {
         StudyReport {
             data: PathBuf::from("data"),
             synthetic: false,
+            split: "official".to_string(),
             seeds,
             per_seed: Vec::new(),
             summary,

@@ -136,7 +136,7 @@ pub use prior::step::{PriorBatch, PriorTrainer};
 pub use prior::training::{PriorEpochMetrics, PriorReport, train_prior};
 pub use texture::{ClassTexture, TEXTURE_FILE, Texture};
 pub use vqvae::config::VqVaeTrainConfig;
-pub use vqvae::model::{MODEL_FILE, VqState, VqVaeModel};
+pub use vqvae::model::{MODEL_FILE, PROVENANCE_FILE, VqState, VqVaeModel};
 pub use vqvae::network::{VqVae, VqVaeConfig};
 pub use vqvae::prototypes::ClassPrototypes;
 pub use vqvae::quantizer::{CodeUsage, Codebook, QuantizerConfig};

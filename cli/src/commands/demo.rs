@@ -62,6 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             generator_from: None,
             gate_threshold: 0.5,
             gate_relative: false,
+            split: auscult_datasets::SplitSpec::Official,
             device: args.device,
             json,
         },

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use auscult_datasets::SplitSpec;
 use auscult_study::{Arm, Budget};
+
+use crate::commands::parsers::parse_split;
 
 /// Parses `--arms` items: a letter (`c`) or a name (`augmented`).
 fn parse_arm(s: &str) -> Result<Arm, auscult_study::Error> {
@@ -85,6 +88,13 @@ pub struct Args {
     /// then still keeps the generated wheezes that look as wheeze-like as real ones.
     #[arg(long)]
     pub gate_relative: bool,
+    /// Split for every model of the study, as `auscult train --split` takes it: `official`
+    /// (default), or `cv:K:INDEX[:SEED]` to choose generation settings on a fold of the
+    /// training patients, never on the official test split: the VQ-VAE, the prior and every
+    /// arm then train on the other folds and are evaluated on fold INDEX. A generator reused
+    /// with --generator-from must have been trained on the same split.
+    #[arg(long, default_value = "official", value_parser = parse_split)]
+    pub split: SplitSpec,
     /// Device for training: cpu, or gpu (needs a build with --features gpu).
     #[arg(long, default_value = "cpu", value_name = "DEVICE")]
     pub device: String,

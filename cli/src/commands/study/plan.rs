@@ -149,6 +149,7 @@ pub fn execute(plan: Plan) -> anyhow::Result<StudyReport> {
     let report = StudyReport {
         data: data.clone(),
         synthetic,
+        split: args.split.to_string(),
         seeds: seeds.clone(),
         per_seed,
         summary,

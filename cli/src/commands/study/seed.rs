@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use auscult_classifier::Evaluation;
-use auscult_datasets::GeneratedCorpus;
+use auscult_datasets::{GeneratedCorpus, SplitSpec};
 use auscult_study::{Arm, Budget, SeedResult, layout, mean};
 
 use super::args::Args;
@@ -26,8 +26,13 @@ pub(super) fn run_seed(
     seed: u64,
 ) -> anyhow::Result<SeedResult> {
     let dir = out.join(layout::seed_dir(seed));
+    // Every model trains on the same split's training part (`evaluate` and `quality` read it
+    // back from the classifier's run); the official split is each command's default.
     let common = |mut v: Vec<String>| {
         v.extend([s("--seed"), s(seed), s("--device"), args.device.clone()]);
+        if args.split != SplitSpec::Official {
+            v.extend([s("--split"), s(args.split)]);
+        }
         v
     };
     let mut corpus_dir = None;
@@ -89,6 +94,9 @@ pub(super) fn run_seed(
                 prior
             }
         };
+        if args.generator_from.is_some() {
+            check_generator_split(&prior, &args.split)?;
+        }
         let corpus = dir.join(layout::GENERATED_DIR);
         let mut gen_args = vec![
             s("generate"),
@@ -282,4 +290,93 @@ pub(super) fn run_seed(
         gate_thresholds,
         predictions,
     })
+}
+
+/// The split a reused generator was trained on, read from its `provenance.json` command line
+/// (`official` when it names none), must be the study's: a prior trained on the official
+/// training patients has seen every fold of them, so a study on a fold would test it on
+/// patients it learnt from.
+fn check_generator_split(prior: &Path, split: &SplitSpec) -> anyhow::Result<()> {
+    let file = prior.join(auscult_vqvae::PROVENANCE_FILE);
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(());
+    };
+    let provenance: auscult_experiment::Provenance = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a provenance file", file.display()))?;
+    let trained = split_of(&provenance.command_line)
+        .with_context(|| format!("{}: its --split", file.display()))?;
+    if trained.to_string() != split.to_string() {
+        bail!(
+            "--generator-from {}: that generator was trained on split {trained}, this study uses {split}; train one on {split} (run the study without --generator-from)",
+            prior.display()
+        );
+    }
+    Ok(())
+}
+
+/// The `--split` of a recorded command line (`official` when absent).
+fn split_of(command_line: &[String]) -> anyhow::Result<SplitSpec> {
+    let mut value = None;
+    for (i, a) in command_line.iter().enumerate() {
+        if a == "--split" {
+            value = command_line.get(i + 1).cloned();
+        } else if let Some(v) = a.strip_prefix("--split=") {
+            value = Some(v.to_string());
+        }
+    }
+    match value {
+        Some(v) => v.parse::<SplitSpec>().map_err(|e| anyhow::anyhow!(e)),
+        None => Ok(SplitSpec::Official),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn split_of_reads_the_flag_or_defaults_to_official() {
+        let official = SplitSpec::Official;
+        assert_eq!(
+            split_of(&line(&["auscult", "train-prior"])).unwrap(),
+            official
+        );
+        let fold = split_of(&line(&["auscult", "train-prior", "--split", "cv:4:1:0"])).unwrap();
+        assert_eq!(fold.to_string(), "cv:4:1:0");
+        let fold = split_of(&line(&["auscult", "--split=cv:4:2:0"])).unwrap();
+        assert_eq!(fold.to_string(), "cv:4:2:0");
+        assert!(split_of(&line(&["auscult", "--split", "nonsense"])).is_err());
+    }
+
+    #[test]
+    fn a_generator_from_another_split_is_refused() {
+        let dir = std::env::temp_dir().join(format!("auscult-split-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // No provenance: nothing to check against.
+        assert!(check_generator_split(&dir, &SplitSpec::Official).is_ok());
+        let provenance = auscult_experiment::Provenance {
+            auscult_version: "0".into(),
+            burn_version: "0".into(),
+            command_line: line(&["auscult", "train-prior", "--split", "official"]),
+            data: vec![],
+            data_fingerprint: String::new(),
+            data_files: 0,
+            seed: 0,
+            created_unix_s: 0,
+        };
+        std::fs::write(
+            dir.join("provenance.json"),
+            serde_json::to_string(&provenance).unwrap(),
+        )
+        .unwrap();
+        assert!(check_generator_split(&dir, &SplitSpec::Official).is_ok());
+        let fold: SplitSpec = "cv:4:0:0".parse().unwrap();
+        let err = check_generator_split(&dir, &fold).unwrap_err().to_string();
+        assert!(err.contains("trained on split official"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
