@@ -90,8 +90,16 @@ pub fn markdown(
         let _ = writeln!(m, "## Data\n");
         let _ = writeln!(
             m,
-            "{} recordings, {} patients. Cycles per class: `{}`. Per split: `{}`.\n",
-            i["recordings"], i["patients"], i["classes"], i["splits"]
+            "{} recordings, {} patients. Cycles per class: `{}`. {}: `{}`.\n",
+            i["recordings"],
+            i["patients"],
+            i["classes"],
+            if report.split == "official" {
+                "Per split"
+            } else {
+                "Per split of the dataset (the study's folds divide its training part)"
+            },
+            i["splits"]
         );
     }
     let _ = writeln!(m, "## Results on the test patients\n");
@@ -363,14 +371,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn full_report() {
-        let inspection = serde_json::json!({
+    fn inspection() -> serde_json::Value {
+        serde_json::json!({
             "recordings": 10,
             "patients": 4,
             "classes": {"normal": 5},
             "splits": {"train": 3},
-        });
+        })
+    }
+
+    #[test]
+    fn full_report() {
+        let inspection = inspection();
         let figures = Figures {
             confusion: vec![(
                 "(a) plain".to_string(),
@@ -502,10 +514,14 @@ auscult train --out x
         report.synthetic = false;
         report.data = PathBuf::from("/data/icbhi");
         report.split = "cv:4:1:0".to_string();
-        let md = markdown(&setup(), &report, None, &Figures::default());
+        let md = markdown(&setup(), &report, Some(&inspection()), &Figures::default());
         assert!(md.starts_with(
             "# T\n\nData: `/data/icbhi`. Split: `cv:4:1:0`, a fold of the training patients: \
              \"test\" below is the held-out fold. Seeds: 0, 1."
+        ));
+        // The counts are the dataset's own split, not the fold's.
+        assert!(md.contains(
+            "Per split of the dataset (the study's folds divide its training part): `{\"train\":3}`."
         ));
     }
 }
