@@ -11,7 +11,7 @@ difference of each arm against the baseline arm with a 95% interval from resampl
 Usage:
   python3 bench/study_folds.py NAME=DIR[,DIR...] [NAME=DIR,...] [--baseline b-mixup-supcon]
 e.g.
-  python3 bench/study_folds.py defaults=cv1,cv2,cv3 half=cv1-half,cv2-half,cv3-half
+  python3 bench/study_folds.py defaults=cv0,cv1,cv2,cv3 half=cv0-half,cv1-half,cv2-half,cv3-half
 """
 
 import argparse
@@ -63,25 +63,29 @@ def main():
         for arm in arms:
             rows = read_arm(dirs.split(","), arm, args.seed)
             runs[(name, arm)] = {r["id"]: (r["patient"], r["truth"], r["predicted"]) for r in rows}
-    ids = sorted(next(iter(runs.values())))
+    first = next(iter(runs.values()))
+    ids = sorted(first)
     for key, r in runs.items():
         if sorted(r) != ids:
             sys.exit(f"{key}: predictions cover other cycles than the first setting's")
     by_patient = {}
     for i in ids:
-        by_patient.setdefault(next(iter(runs.values()))[i][0], []).append(i)
+        by_patient.setdefault(first[i][0], []).append(i)
     patients = sorted(by_patient)
     rng = random.Random(0)
     draws = [[rng.choice(patients) for _ in patients] for _ in range(args.resamples)]
 
+    def of(run, items):
+        return metrics([(run[i][1], run[i][2]) for i in items])
+
     def score(run, items):
-        return metrics([(run[i][1], run[i][2]) for i in items])[2]
+        return of(run, items)[2]
 
     print(f"{len(ids)} held-out cycles from {len(patients)} patients, seed {args.seed}\n")
     print("| setting | arm | Sp % | Se % | Score % | recall C / W / B % | vs baseline [95% CI, patients] |")
     print("|---|---|---|---|---|---|---|")
     for (name, arm), run in runs.items():
-        sp, se, sc, rec = metrics([(run[i][1], run[i][2]) for i in ids])
+        sp, se, sc, rec = of(run, ids)
         rc = " / ".join(f"{100 * rec[c]:.1f}" for c in CLASSES[1:])
         diff = ""
         base = runs[(name, args.baseline)]
