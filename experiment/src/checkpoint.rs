@@ -188,6 +188,11 @@ impl Checkpoint {
         let tmp = temp_path(to);
         place(&src, &tmp)?;
         std::fs::rename(&tmp, to).map_err(|e| Error::io(to, e))?;
+        // When `to` already is a link to the same file (the best weights kept from the epoch
+        // before), POSIX rename does nothing and leaves the temporary name behind.
+        if tmp.exists() {
+            std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        }
         fault_point();
         Ok(())
     }
@@ -593,9 +598,10 @@ mod tests {
         w.save_same_as("best.bpk", "model.bpk").unwrap();
         let one = w.commit(&state(1)).unwrap();
         one.publish("model.bpk", run.file("model.bpk")).unwrap();
+        one.publish("best.bpk", run.file("best.bpk")).unwrap();
         assert_eq!(
             names(run.path()),
-            ["checkpoint-1", "checkpoint.json", "model.bpk"]
+            ["best.bpk", "checkpoint-1", "checkpoint.json", "model.bpk"]
         );
         let read = run.checkpoint().unwrap().unwrap();
         assert_eq!(read.state(), &state(1));
@@ -614,9 +620,11 @@ mod tests {
         w.keep("best.bpk", &read).unwrap();
         let two = w.commit(&state(2)).unwrap();
         two.publish("model.bpk", run.file("model.bpk")).unwrap();
+        // The kept best weights are the file already published: nothing else is left behind.
+        two.publish("best.bpk", run.file("best.bpk")).unwrap();
         assert_eq!(
             names(run.path()),
-            ["checkpoint-2", "checkpoint.json", "model.bpk"]
+            ["best.bpk", "checkpoint-2", "checkpoint.json", "model.bpk"]
         );
         let read = run.checkpoint().unwrap().unwrap();
         assert_eq!(read.epoch(), 2);

@@ -27,6 +27,11 @@ pub struct Provenance {
     pub seed: u64,
     /// Seconds since the Unix epoch when the run started.
     pub created_unix_s: u64,
+    /// SHA-256 of the executable that ran (empty when it could not be read, and in runs made
+    /// before it was recorded): two builds of the same version can round differently, so
+    /// this, not the version, says whether two runs used the same program.
+    #[serde(default)]
+    pub executable_sha256: String,
 }
 
 impl Provenance {
@@ -44,8 +49,17 @@ impl Provenance {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
+            executable_sha256: executable_sha256().unwrap_or_default(),
         })
     }
+}
+
+/// SHA-256 of the running executable's file, or `None` when it cannot be located or read.
+/// Hashed once per process (a debug build is a few hundred MB).
+pub fn executable_sha256() -> Option<String> {
+    static HASH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_file(&std::env::current_exe().ok()?).ok())
+        .clone()
 }
 
 impl Provenance {
@@ -128,6 +142,18 @@ mod tests {
         std::fs::write(&b, b"bbbc").unwrap();
         assert_ne!(f1, fingerprint_files(&[a, b]).unwrap());
         assert_eq!(f1.len(), 64);
+    }
+
+    #[test]
+    fn provenance_names_the_executable_and_reads_old_files_without_it() {
+        let p = Provenance::new(vec![], &[], 7).unwrap();
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(p.executable_sha256, hash_file(&exe).unwrap());
+        let mut old = serde_json::to_value(&p).unwrap();
+        old.as_object_mut().unwrap().remove("executable_sha256");
+        let back: Provenance = serde_json::from_value(old).unwrap();
+        assert_eq!(back.executable_sha256, "");
+        assert_eq!(back.seed, 7);
     }
 
     #[test]

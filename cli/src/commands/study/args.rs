@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_name = "S")]
     pub seed: u64,
     /// Arms to run, comma separated: a/plain, b/mixup-supcon, c/augmented, d/oversample,
-    /// e/gated.
+    /// e/gated. Arm (e) also runs (a), whose real-data classifier is its gate.
     #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e", value_parser = parse_arm)]
     pub arms: Vec<Arm>,
     /// Tiny sizes everywhere (smaller synthetic corpus, fewer epochs): a smoke test of every

@@ -367,6 +367,7 @@ mod tests {
             data_files: 0,
             seed: 0,
             created_unix_s: 0,
+            executable_sha256: String::new(),
         };
         std::fs::write(
             dir.join("provenance.json"),
