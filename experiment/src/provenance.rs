@@ -32,6 +32,10 @@ pub struct Provenance {
     /// this, not the version, says whether two runs used the same program.
     #[serde(default)]
     pub executable_sha256: String,
+    /// The CPU that ran it and the vector extensions its kernels may use (empty in runs made
+    /// before it was recorded): the same program rounds sums differently on another CPU.
+    #[serde(default)]
+    pub cpu: String,
 }
 
 impl Provenance {
@@ -50,8 +54,37 @@ impl Provenance {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             executable_sha256: executable_sha256().unwrap_or_default(),
+            cpu: cpu_description(),
         })
     }
+}
+
+/// The CPU's model name (where the system says it) and the vector extensions detected at run
+/// time, e.g. `AMD EPYC; x86_64 avx2 fma avx512f`.
+pub fn cpu_description() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_default();
+    let mut features: Vec<&str> = vec![std::env::consts::ARCH];
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, on) in [
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("fma", std::arch::is_x86_feature_detected!("fma")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        ] {
+            if on {
+                features.push(name);
+            }
+        }
+    }
+    format!("{model}; {}", features.join(" "))
 }
 
 /// SHA-256 of the running executable's file, or `None` when it cannot be located or read.
@@ -149,10 +182,13 @@ mod tests {
         let p = Provenance::new(vec![], &[], 7).unwrap();
         let exe = std::env::current_exe().unwrap();
         assert_eq!(p.executable_sha256, hash_file(&exe).unwrap());
+        assert!(p.cpu.contains(std::env::consts::ARCH), "{}", p.cpu);
         let mut old = serde_json::to_value(&p).unwrap();
         old.as_object_mut().unwrap().remove("executable_sha256");
+        old.as_object_mut().unwrap().remove("cpu");
         let back: Provenance = serde_json::from_value(old).unwrap();
         assert_eq!(back.executable_sha256, "");
+        assert_eq!(back.cpu, "");
         assert_eq!(back.seed, 7);
     }
 

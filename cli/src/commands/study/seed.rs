@@ -368,6 +368,7 @@ mod tests {
             seed: 0,
             created_unix_s: 0,
             executable_sha256: String::new(),
+            cpu: String::new(),
         };
         std::fs::write(
             dir.join("provenance.json"),
