@@ -38,7 +38,7 @@ pub use fs::{read_json, write_atomic, write_json_atomic};
 pub use learner::{EpochStep, Learner, Resumption};
 pub use metrics::{MetricsLog, read_metrics};
 pub use progress::{NoProgress, Progress};
-pub use provenance::{Provenance, executable_sha256, fingerprint_files, hash_file};
+pub use provenance::{Provenance, fingerprint_files, hash_file};
 pub use rng::{epoch_rng, restore_rng, resume_rng, rng_position, seeded_rng};
 pub use run_dir::RunDir;
 pub use schedule::{LrSchedule, cosine_with_warmup};

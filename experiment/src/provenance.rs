@@ -61,7 +61,7 @@ impl Provenance {
 
 /// The CPU's model name (where the system says it) and the vector extensions detected at run
 /// time, e.g. `AMD EPYC; x86_64 avx2 fma avx512f`.
-pub fn cpu_description() -> String {
+fn cpu_description() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -89,7 +89,7 @@ pub fn cpu_description() -> String {
 
 /// SHA-256 of the running executable's file, or `None` when it cannot be located or read.
 /// Hashed once per process (a debug build is a few hundred MB).
-pub fn executable_sha256() -> Option<String> {
+fn executable_sha256() -> Option<String> {
     static HASH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_file(&std::env::current_exe().ok()?).ok())
         .clone()
