@@ -51,6 +51,9 @@ enum Command {
     Demo(commands::demo::Args),
     /// Compare training arms (plain, mixup+SupCon, augmentation, ...) over several seeds.
     Study(commands::study::Args),
+    /// Pool the held-out folds of cross-validated studies (`study --split cv:K:I`, one per
+    /// fold) and compare arms and settings on all of them.
+    Pool(commands::pool::Args),
 }
 
 fn main() {
@@ -69,6 +72,7 @@ fn main() {
         Command::Quality(args) => commands::quality::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Study(args) => commands::study::run(args),
+        Command::Pool(args) => commands::pool::run(args),
     };
     if let Err(err) = result {
         eprintln!("Error: {err:#}");

@@ -41,4 +41,8 @@ pub enum Error {
     /// Two arms' predictions cannot be paired (different test items, or lengths).
     #[error("paired comparison: {0}")]
     Mismatch(String),
+    /// Fold studies that cannot be pooled (not folds of one cross-validation, a fold twice,
+    /// overlapping or different items, an arm missing).
+    #[error("pooling folds: {0}")]
+    Pool(String),
 }

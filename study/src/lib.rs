@@ -33,6 +33,7 @@ mod fixtures;
 mod gate;
 pub mod layout;
 mod paired;
+mod pool;
 mod report;
 mod results;
 mod setup;
@@ -48,6 +49,7 @@ pub use paired::{
     ArmPredictions, ItemPredictions, PAIRED_RESAMPLES, PairedComparison, comparison_of,
     paired_comparisons,
 };
+pub use pool::{FoldStudy, PoolSetting, PooledArm, PooledReport, pool, pooled_table};
 pub use report::markdown;
 pub use results::{ArmSummary, SeedResult, Step, StudyReport, summarise};
 pub use setup::{Augmentation, Budget, Setup};

@@ -32,7 +32,7 @@ pub struct ItemPredictions {
 
 impl ItemPredictions {
     /// The items sorted by id, so that two arms' predictions line up.
-    fn sorted(&self) -> Self {
+    pub(crate) fn sorted(&self) -> Self {
         let mut order: Vec<usize> = (0..self.ids.len()).collect();
         order.sort_by(|&i, &j| self.ids[i].cmp(&self.ids[j]));
         Self {

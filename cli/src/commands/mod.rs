@@ -8,6 +8,7 @@ pub mod generate;
 pub mod info;
 pub mod mel;
 mod parsers;
+pub mod pool;
 mod predictions;
 pub mod quality;
 pub mod study;
