@@ -55,5 +55,7 @@ pub use loss::ClassLoss;
 pub use metrics::{BootstrapUnit, ConfusionMatrix, GroupMetrics, IcbhiScore, Metrics};
 pub use mixup::MixupMode;
 pub use model::{Cnn, CnnConfig};
-pub use quality::{ClassQuality, classifier_quality, frechet_distance};
+pub use quality::{
+    ClassQuality, MATCHED_SPLITS, classifier_quality, frechet_distance, matched_frechet,
+};
 pub use training::{EpochRecord, TrainReport, resume, train};

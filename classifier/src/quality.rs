@@ -159,6 +159,20 @@ pub struct ClassQuality {
     pub frechet_real_halves: Option<f64>,
     /// `frechet / frechet_real_halves`.
     pub frechet_ratio: Option<f64>,
+    /// The distance at matched sizes: mean over [`MATCHED_SPLITS`] random splits of the real
+    /// examples into halves A and B of the distance from A to as many random generated samples
+    /// as B holds. The Fréchet distance grows as its sets shrink (a covariance of fewer vectors
+    /// than dimensions is rank deficient), so only at equal sizes is it on the footing of the
+    /// floor below.
+    #[serde(default)]
+    pub frechet_matched: Option<f64>,
+    /// The floor at matched sizes: mean over the same splits of the distance from A to B.
+    #[serde(default)]
+    pub frechet_floor_matched: Option<f64>,
+    /// `frechet_matched / frechet_floor_matched`: about 1 when the generated samples are
+    /// distributed as the real examples are.
+    #[serde(default)]
+    pub frechet_ratio_matched: Option<f64>,
     /// Mean probability the classifier gives the class on its generated samples.
     pub p_class_generated: Option<f64>,
     /// Mean probability the classifier gives the class on its real examples.
@@ -167,6 +181,40 @@ pub struct ClassQuality {
 
 /// One row of floats per item.
 type Rows = Vec<Vec<f32>>;
+
+/// Random splits of the real examples averaged by the size-matched comparison.
+pub const MATCHED_SPLITS: usize = 20;
+
+/// The size-matched Fréchet comparison of `generated` with `real`: for each of `splits`
+/// random splits of `real` into halves A and B, the distance from A to `|B|` random generated
+/// vectors and from A to B; returns the means of both. `None` when a half would hold fewer
+/// than two vectors or fewer than two vectors were generated.
+pub fn matched_frechet(
+    generated: &[Vec<f32>],
+    real: &[Vec<f32>],
+    splits: usize,
+    rng: &mut impl rand::Rng,
+) -> Option<(f64, f64)> {
+    if real.len() < 4 || generated.len() < 2 || splits == 0 {
+        return None;
+    }
+    let mut real_idx: Vec<usize> = (0..real.len()).collect();
+    let mut gen_idx: Vec<usize> = (0..generated.len()).collect();
+    let (mut to_generated, mut floor) = (0.0, 0.0);
+    for _ in 0..splits {
+        real_idx.shuffle(rng);
+        gen_idx.shuffle(rng);
+        let (a, b) = real_idx.split_at(real.len() / 2);
+        let rows = |e: &[Vec<f32>], idx: &[usize]| -> Vec<Vec<f32>> {
+            idx.iter().map(|&i| e[i].clone()).collect()
+        };
+        let a = rows(real, a);
+        let g = rows(generated, &gen_idx[..b.len().min(gen_idx.len())]);
+        to_generated += frechet_distance(&a, &g)?;
+        floor += frechet_distance(&a, &rows(real, b))?;
+    }
+    Some((to_generated / splits as f64, floor / splits as f64))
+}
 
 /// Embeddings and class probabilities of raw features.
 fn embed_and_predict(clf: &Classifier, set: &FeatureSet) -> Result<(Rows, Rows)> {
@@ -201,6 +249,7 @@ pub fn classifier_quality(
     let real_set = compute_features(real, &cfg.mel)?;
     let (real_emb, real_p) = embed_and_predict(clf, &real_set)?;
     let mut rng = auscult_experiment::seeded_rng(seed, 0xF1D);
+    let mut matched_rng = auscult_experiment::seeded_rng(seed, 0xF1E);
     let mean_p = |p: &[Vec<f32>], idx: &[usize], c: usize| {
         (!idx.is_empty())
             .then(|| idx.iter().map(|&i| f64::from(p[i][c])).sum::<f64>() / idx.len() as f64)
@@ -218,6 +267,12 @@ pub fn classifier_quality(
                 idx.iter().map(|&i| e[i].clone()).collect()
             };
             let frechet = frechet_distance(&rows(&gen_emb, &g), &rows(&real_emb, &r));
+            let matched = matched_frechet(
+                &rows(&gen_emb, &g),
+                &rows(&real_emb, &r),
+                MATCHED_SPLITS,
+                &mut matched_rng,
+            );
             let p_real = mean_p(&real_p, &r, c);
             r.shuffle(&mut rng);
             let (h1, h2) = r.split_at(r.len() / 2);
@@ -229,6 +284,9 @@ pub fn classifier_quality(
                 frechet,
                 frechet_real_halves: floor,
                 frechet_ratio: frechet.zip(floor).map(|(f, h)| f / h.max(1e-12)),
+                frechet_matched: matched.map(|(f, _)| f),
+                frechet_floor_matched: matched.map(|(_, h)| h),
+                frechet_ratio_matched: matched.map(|(f, h)| f / h.max(1e-12)),
                 p_class_generated: mean_p(&gen_p, &g, c),
                 p_class_real: p_real,
             }
@@ -286,6 +344,28 @@ mod tests {
         // Too few vectors, or mismatched widths.
         assert!(frechet_distance(&a[..1], &b).is_none());
         assert!(frechet_distance(&a, &[vec![1.0, 2.0], vec![0.0, 1.0]]).is_none());
+    }
+
+    #[test]
+    fn the_size_matched_ratio_is_near_one_for_the_same_distribution() {
+        // 30 real vectors in 16 dimensions, 300 generated from the same distribution: the
+        // distance of all 300 to all 30 is far below that of two halves of 15, so the plain
+        // ratio calls identical distributions closer than real to real; matched sizes do not.
+        let real = gaussian(30, 16, 0.0, 1.0, 2);
+        let same = gaussian(300, 16, 0.0, 1.0, 3);
+        let plain = frechet_distance(&same, &real).unwrap();
+        let floor = frechet_distance(&real[..15], &real[15..]).unwrap();
+        assert!(plain / floor < 0.8, "plain ratio {}", plain / floor);
+        let mut rng = auscult_experiment::seeded_rng(0, 1);
+        let (f, fl) = matched_frechet(&same, &real, MATCHED_SPLITS, &mut rng).unwrap();
+        assert!((0.8..1.25).contains(&(f / fl)), "matched ratio {}", f / fl);
+        // A shifted generator is told apart: the squared shift (16 x 0.25 = 4) adds to the
+        // matched distance.
+        let shifted = gaussian(300, 16, 0.5, 1.0, 3);
+        let (f, fl) = matched_frechet(&shifted, &real, MATCHED_SPLITS, &mut rng).unwrap();
+        assert!(f - fl > 2.5, "{f} vs floor {fl}");
+        // Too few real vectors for two halves of two.
+        assert!(matched_frechet(&same, &real[..3], 5, &mut rng).is_none());
     }
 
     #[test]

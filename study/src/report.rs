@@ -243,7 +243,8 @@ fn per_seed_probabilities(
 
 /// The generated corpus seen through arm (b)'s classifier, per class: the means over the
 /// seeds of the Fréchet distance to the real test cycles, its real-halves floor, their ratio,
-/// and the class's mean probability on generated and on real cycles, then each seed's ratio.
+/// each seed's ratio, the ratio at matched sizes, and the class's mean probability on
+/// generated and on real cycles.
 /// Empty when no seed measured it.
 fn quality_table(report: &StudyReport) -> String {
     let mut by_class: BTreeMap<&str, Vec<&auscult_classifier::ClassQuality>> = BTreeMap::new();
@@ -266,8 +267,8 @@ fn quality_table(report: &StudyReport) -> String {
     };
     let mut t = String::from(
         "Through arm (b)'s classifier (trained on real data only), against the real test cycles (`auscult quality`; means over the seeds):\n\n\
-         | class | Fréchet distance | real-halves floor | ratio | ratio per seed | p(class) generated | p(class) real |\n\
-         |---|---|---|---|---|---|---|\n",
+         | class | Fréchet distance | real-halves floor | ratio | ratio per seed | ratio at matched sizes | p(class) generated | p(class) real |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for (class, v) in &by_class {
         let per_seed = v
@@ -280,10 +281,11 @@ fn quality_table(report: &StudyReport) -> String {
             .join(", ");
         let _ = writeln!(
             t,
-            "| {class} | {} | {} | {} | {per_seed} | {} | {} |",
+            "| {class} | {} | {} | {} | {per_seed} | {} | {} | {} |",
             mean(v, &|q| q.frechet),
             mean(v, &|q| q.frechet_real_halves),
             mean(v, &|q| q.frechet_ratio),
+            mean(v, &|q| q.frechet_ratio_matched),
             mean(v, &|q| q.p_class_generated),
             mean(v, &|q| q.p_class_real),
         );
@@ -336,6 +338,9 @@ mod tests {
                 frechet: Some(frechet),
                 frechet_real_halves: Some(floor),
                 frechet_ratio: ratio,
+                frechet_matched: ratio.map(|r| r + 1.0),
+                frechet_floor_matched: ratio.map(|_| 1.0),
+                frechet_ratio_matched: ratio.map(|r| r + 1.0),
                 p_class_generated: Some(0.25),
                 p_class_real: Some(0.5),
             };
@@ -428,9 +433,9 @@ For comparison, the mean probability the same model gives real test cycles for t
 
 Through arm (b)'s classifier (trained on real data only), against the real test cycles (`auscult quality`; means over the seeds):
 
-| class | Fréchet distance | real-halves floor | ratio | ratio per seed | p(class) generated | p(class) real |
-|---|---|---|---|---|---|---|
-| crackle | 5.00 | 3.00 | 3.00 | 3.00, - | 0.25 | 0.50 |
+| class | Fréchet distance | real-halves floor | ratio | ratio per seed | ratio at matched sizes | p(class) generated | p(class) real |
+|---|---|---|---|---|---|---|---|
+| crackle | 5.00 | 3.00 | 3.00 | 3.00, - | 4.00 | 0.25 | 0.50 |
 
 ![generated samples](seed-0/generated/contact_sheet.png)
 

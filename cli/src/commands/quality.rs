@@ -42,7 +42,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print one JSON object (corpus, model, part, classes: [{class, n_generated, n_real,
-    /// frechet, frechet_real_halves, frechet_ratio, p_class_generated, p_class_real}]).
+    /// frechet, frechet_real_halves, frechet_ratio, frechet_matched, frechet_floor_matched,
+    /// frechet_ratio_matched, p_class_generated, p_class_real}]).
     #[arg(long)]
     pub json: bool,
 }
@@ -95,26 +96,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.part
     );
     println!(
-        "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>8} {:>8}",
-        "class", "generated", "real", "Frechet", "real halves", "ratio", "P gen", "P real"
+        "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>8} {:>8}",
+        "class",
+        "generated",
+        "real",
+        "Frechet",
+        "real halves",
+        "ratio",
+        "matched ratio",
+        "P gen",
+        "P real"
     );
     let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| format!("{x:.d$}"));
     for c in &report.classes {
         println!(
-            "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>8} {:>8}",
+            "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>8} {:>8}",
             c.class,
             c.n_generated,
             c.n_real,
             f(c.frechet, 2),
             f(c.frechet_real_halves, 2),
             f(c.frechet_ratio, 2),
+            f(c.frechet_ratio_matched, 2),
             f(c.p_class_generated, 3),
             f(c.p_class_real, 3)
         );
     }
     println!(
         "(Frechet: distance between Gaussians fitted to the classifier's embeddings; the real \
-         halves hold half as many examples each, which raises their distance too)"
+         halves hold half as many examples each, which raises their distance too. Matched \
+         ratio: the distance of one real half to as many generated samples as the other half \
+         holds, over the distance between the halves, averaged over {} random splits; about 1 \
+         when generated and real are alike)",
+        auscult_classifier::MATCHED_SPLITS
     );
     Ok(())
 }
