@@ -312,6 +312,7 @@ fn write_corpus(
             seed: 0,
             texture: false,
             guidance: None,
+            envelope_matched: false,
             created_by: "test".into(),
         },
         serde_json::to_value(mel).unwrap(),

@@ -44,6 +44,10 @@ pub struct GeneratorInfo {
     /// fitted texture) rather than the decoder's mean.
     #[serde(default)]
     pub texture: bool,
+    /// Whether each class's mean spectral envelope was matched to its real training cycles'
+    /// (`generate --match-envelope`).
+    #[serde(default)]
+    pub envelope_matched: bool,
     /// Program and version, e.g. `auscult 0.1.0`.
     pub created_by: String,
 }
@@ -348,6 +352,7 @@ mod tests {
                 seed: 5,
                 texture: false,
                 guidance: None,
+                envelope_matched: false,
                 created_by: "auscult 0.1.0".into(),
             },
             serde_json::json!({"n_mels": 4}),

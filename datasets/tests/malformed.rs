@@ -170,6 +170,7 @@ fn a_generated_corpus_is_not_loaded_as_audio() {
             seed: 1,
             texture: false,
             guidance: None,
+            envelope_matched: false,
             created_by: "auscult 0.1.0".into(),
         },
         serde_json::json!({"sample_rate": 16000}),

@@ -67,10 +67,11 @@ pub fn markdown(
         },
         a.top_p.map_or("off".to_string(), |p| p.to_string()),
         a.guidance.map_or("off".to_string(), |w| w.to_string()),
-        if a.no_texture {
-            "decoder means (no texture)"
-        } else {
-            "decoder texture on"
+        match (a.no_texture, a.match_envelope) {
+            (true, false) => "decoder means (no texture)",
+            (false, false) => "decoder texture on",
+            (true, true) => "decoder means (no texture), class envelopes matched",
+            (false, true) => "decoder texture on, class envelopes matched",
         },
         a.target
             .map_or("the majority count".to_string(), |t| t.to_string()),
@@ -315,6 +316,7 @@ mod tests {
                 top_p: Some(0.9),
                 guidance: None,
                 no_texture: true,
+                match_envelope: false,
                 target: Some(20),
                 augment_ratio: Some(0.5),
                 generator_from: Some(PathBuf::from("old")),
@@ -482,6 +484,7 @@ auscult train --out x
             top_p: None,
             guidance: Some(2.5),
             no_texture: false,
+            match_envelope: false,
             target: None,
             augment_ratio: None,
             generator_from: None,

@@ -51,6 +51,8 @@ pub struct Augmentation {
     pub guidance: Option<f32>,
     /// Whether the decoder's smooth means are generated, without the fitted texture.
     pub no_texture: bool,
+    /// Whether each class's mean spectral envelope is matched to its real training cycles'.
+    pub match_envelope: bool,
     /// Each minority class is generated up to this many examples (`None`: the majority
     /// class's count).
     pub target: Option<usize>,

@@ -121,7 +121,7 @@ pub use analysis::detail::DetailStats;
 pub use data::{LogMel, Normalizer, VqBatch, vq_batch};
 pub use error::{Error, Result};
 pub use features::{default_examples, default_mel, log_mels};
-pub use generate::corpus::{GenerateReport, generate};
+pub use generate::corpus::{ENVELOPE_SAMPLES, GenerateReport, generate};
 pub use generate::quality::{
     ClassQuality, CodebookQuality, NearestNeighbour, QualityReport, ToneAdherence,
 };

@@ -305,6 +305,56 @@ fn train_resume_prior_and_generate() {
         );
     }
 
+    // Matching the class envelopes brings each generated class's mean spectrum (per Mel band)
+    // to its real training cycles'; the manifest records it.
+    let profile_error = |q: &auscult_vqvae::QualityReport, class: &str| {
+        q.per_class
+            .iter()
+            .find(|c| c.class == class)
+            .and_then(|c| c.profile_rmse_db)
+            .unwrap()
+    };
+    let envelope_request = GenerateRequest {
+        counts: ClassCounts::PerClass(vec![("crackle".into(), 24), ("wheeze".into(), 24)]),
+        wav: false,
+        ..request.clone()
+    };
+    let plain = generate(
+        &prior_dir,
+        &envelope_request,
+        &tmp.path().join("corpus-envelope-off"),
+        &NoProgress,
+    )
+    .unwrap();
+    let out_env = tmp.path().join("corpus-envelope");
+    let matched = generate(
+        &prior_dir,
+        &GenerateRequest {
+            match_envelope: true,
+            ..envelope_request
+        },
+        &out_env,
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(
+        GeneratedCorpus::open(&out_env)
+            .unwrap()
+            .manifest
+            .generator
+            .envelope_matched
+    );
+    for class in ["crackle", "wheeze"] {
+        let (before, after) = (
+            profile_error(&plain.quality, class),
+            profile_error(&matched.quality, class),
+        );
+        assert!(
+            after < before,
+            "{class}: envelope error {after} dB, unmatched {before} dB"
+        );
+    }
+
     // Balance: every class reaches the majority count.
     let out_c = tmp.path().join("corpus-balance");
     let balance = GenerateRequest {

@@ -57,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             top_k: 0,
             top_p: None,
             no_texture: false,
+            match_envelope: false,
             target: None,
             augment_ratio: None,
             generator_from: None,

@@ -55,6 +55,12 @@ pub struct Args {
     /// VQ-VAE: the noise and broadband events the codes do not carry).
     #[arg(long)]
     pub no_texture: bool,
+    /// Match each class's mean spectral envelope to its real training cycles': 64 calibration
+    /// samples per class are drawn first (seeds fixed, whatever --seed), and every sample of
+    /// the class gets, per Mel band, the real cycles' mean dB minus the calibration samples'.
+    /// The prior tends to give every class the envelope of the majority (normal) cycles.
+    #[arg(long)]
+    pub match_envelope: bool,
     /// Also write wav/<sample>.wav, a Griffin-Lim rendering of each sample.
     #[arg(long)]
     pub wav: bool,
@@ -100,6 +106,7 @@ pub fn request(args: &Args) -> GenerateRequest {
         batch_size: args.batch_size,
         device: args.device,
         texture: !args.no_texture,
+        match_envelope: args.match_envelope,
         ..GenerateRequest::default()
     }
 }

@@ -11,10 +11,12 @@ use auscult_datasets::{CONTACT_SHEET_FILE, CorpusManifest, CorpusWriter, Generat
 use auscult_experiment::Progress;
 use serde::{Deserialize, Serialize};
 
+use crate::data::LogMel;
 use crate::generate::quality::{QualityReport, ToneAdherence, quality_report};
 use crate::generate::request::{GenerateRequest, resolve_counts, sample_seed};
 use crate::prior::config::VQVAE_DIR;
 use crate::prior::model::{PlannedCycle, PriorModel};
+use crate::prior::reference::band_profiles;
 use crate::vqvae::model::MODEL_FILE;
 use crate::{Error, Result};
 
@@ -70,6 +72,153 @@ fn render_wav(
 /// Random stream of a sample's cycle length and placement (seeded by the sample's seed).
 const CYCLE_STREAM: u64 = 13;
 
+/// Calibration samples drawn per class by `GenerateRequest::match_envelope`.
+pub const ENVELOPE_SAMPLES: usize = 64;
+
+/// Base seed of the envelope calibration samples (whatever the request's seed, so that one
+/// prior and one sampling setting always get the same envelope correction).
+const ENVELOPE_SEED: u64 = 0x0E4E_10BE;
+
+/// One batch drawn from the prior and decoded.
+struct Drawn {
+    /// Each sample's code grid.
+    codes: Vec<Vec<usize>>,
+    /// The decoder's mean spectrograms.
+    means: Vec<Vec<f32>>,
+    /// The samples as written: mean plus texture, tiled as the classifier presents a cycle.
+    specs: Vec<Vec<f32>>,
+    /// Each sample's planned cycle (planned priors).
+    cycles: Vec<Option<PlannedCycle>>,
+}
+
+/// Draws the samples of classes `cls` with seeds `seeds` (one batch): codes from the prior,
+/// the decoder's means, the texture when given, and the tiling of a zero-padded cycle.
+fn draw(
+    model: &PriorModel,
+    cls: &[usize],
+    seeds: &[u64],
+    request: &GenerateRequest,
+    texture: Option<&crate::Texture>,
+) -> Result<Drawn> {
+    let vc = &model.vqvae.config;
+    let (m, f) = (vc.model.n_mels, vc.model.n_frames);
+    // With a planned prior, each sample's cycle: a training cycle's length of its class,
+    // placed at random (from the sample's own seed).
+    let cycles: Vec<Option<PlannedCycle>> = cls
+        .iter()
+        .zip(seeds)
+        .map(|(&c, &seed)| {
+            model.draw_cycle(c, &mut auscult_experiment::seeded_rng(seed, CYCLE_STREAM))
+        })
+        .collect();
+    let codes = if cycles.iter().all(Option::is_some) && !cycles.is_empty() {
+        let plans: Vec<Vec<usize>> = cycles
+            .iter()
+            .flatten()
+            .map(|cycle| cycle.plan.clone())
+            .collect();
+        model.sample_planned(cls, &plans, seeds, &request.sampling, true)?
+    } else {
+        model.sample(cls, seeds, &request.sampling, true)?
+    };
+    let means = model.vqvae.decode(&codes, cls)?;
+    let mut specs = means.clone();
+    if let Some(t) = texture {
+        for ((spec, &c), &seed) in specs.iter_mut().zip(cls).zip(seeds) {
+            if let Some(noise) = t.sample(c, seed, f) {
+                spec.iter_mut().zip(noise).for_each(|(x, e)| *x += e);
+            }
+        }
+    }
+    // One cycle framed by silence -> the cycle repeated, as the classifier's front end
+    // pads; the span is found on the decoder's mean, before the texture roughens it.
+    // A planned cycle is tiled over the frames the decoder made loud within its planned
+    // columns (the plan fixes columns of 8 frames, the codes the edges within them).
+    if crate::plan::cycle::is_zero_padded(&vc.examples) {
+        for ((spec, mean), cycle) in specs.iter_mut().zip(&means).zip(&cycles) {
+            let found = crate::plan::cycle::cycle_span(mean, m, f);
+            let span = match (cycle, found) {
+                (Some(planned), found) => {
+                    let (lo, hi) = (planned.column_frames.start, planned.column_frames.end);
+                    match found {
+                        Some(s) if s.start.max(lo) + 1 < s.end.min(hi) => {
+                            s.start.max(lo)..s.end.min(hi)
+                        }
+                        _ => planned.frames.clone(),
+                    }
+                }
+                (None, found) => match found {
+                    Some(s) => s,
+                    None => continue,
+                },
+            };
+            *spec = crate::plan::cycle::tile(spec, m, f, span);
+        }
+    }
+    Ok(Drawn {
+        codes,
+        means,
+        specs,
+        cycles,
+    })
+}
+
+/// The envelope correction of every class with a count: per Mel band, the real training
+/// cycles' mean dB minus the mean dB of [`ENVELOPE_SAMPLES`] calibration samples of the
+/// class (empty for classes not generated).
+fn envelope_offsets(
+    model: &PriorModel,
+    counts: &[usize],
+    request: &GenerateRequest,
+    texture: Option<&crate::Texture>,
+) -> Result<Vec<Vec<f32>>> {
+    let m = model.vqvae.config.model.n_mels;
+    let mut offsets = vec![Vec::new(); counts.len()];
+    for (c, &n) in counts.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let mut drawn = Vec::with_capacity(ENVELOPE_SAMPLES);
+        let jobs: Vec<u64> = (0..ENVELOPE_SAMPLES)
+            .map(|i| sample_seed(ENVELOPE_SEED, c, i))
+            .collect();
+        for seeds in jobs.chunks(request.batch_size) {
+            let cls = vec![c; seeds.len()];
+            let batch = draw(model, &cls, seeds, request, texture)?;
+            drawn.extend(
+                batch
+                    .specs
+                    .into_iter()
+                    .map(|data| LogMel { data, label: 0 }),
+            );
+        }
+        let generated = &band_profiles(&drawn, 1, m)[0];
+        offsets[c] = model.reference.band_profiles[c]
+            .iter()
+            .zip(generated)
+            .map(|(real, drawn)| real - drawn)
+            .collect();
+    }
+    Ok(offsets)
+}
+
+/// Adds `offset` (dB per Mel band) to every frame of `spec` (`[n_mels][n_frames]`), keeping
+/// each value within the spectrogram's own range before the shift.
+fn shift_envelope(spec: &mut [f32], offset: &[f32]) {
+    if offset.is_empty() || spec.is_empty() {
+        return;
+    }
+    let (lo, hi) = spec
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let n_frames = spec.len() / offset.len();
+    for (row, &o) in spec.chunks_exact_mut(n_frames.max(1)).zip(offset) {
+        row.iter_mut().for_each(|v| *v = (*v + o).clamp(lo, hi));
+    }
+}
+
 /// Samples `request.counts` spectrograms from the prior in `prior_dir` and writes them as a
 /// generated corpus in `out` (which must not hold a corpus yet): `NNNNNN_<class>.npy`
 /// (`[n_mels, n_frames]` float32 dB log-Mel, the VQ-VAE's front end, presented as the
@@ -105,6 +254,7 @@ pub fn generate(
             guidance: None,
             seed: request.seed,
             texture: texture.is_some(),
+            envelope_matched: request.match_envelope,
             created_by: format!("auscult {}", env!("CARGO_PKG_VERSION")),
         },
         serde_json::to_value(&vc.mel).map_err(|e| Error::config("mel", e.to_string()))?,
@@ -127,31 +277,23 @@ pub fn generate(
         vec![toned.then(ToneAdherence::default); classes.len()];
     let columns = model.prior.plan_columns();
     let mut sampling_seconds = 0f64;
+    let offsets = if request.match_envelope {
+        progress.message("matching the class envelopes");
+        envelope_offsets(&model, &counts, request, texture)?
+    } else {
+        vec![Vec::new(); classes.len()]
+    };
     progress.start("generating", jobs.len() as u64);
     for chunk in jobs.chunks(request.batch_size) {
         let t0 = Instant::now();
         let cls: Vec<usize> = chunk.iter().map(|j| j.0).collect();
         let seeds: Vec<u64> = chunk.iter().map(|j| j.1).collect();
-        // With a planned prior, each sample's cycle: a training cycle's length of its class,
-        // placed at random (from the sample's own seed).
-        let cycles: Vec<Option<PlannedCycle>> = cls
-            .iter()
-            .zip(&seeds)
-            .map(|(&c, &seed)| {
-                model.draw_cycle(c, &mut auscult_experiment::seeded_rng(seed, CYCLE_STREAM))
-            })
-            .collect();
-        let codes = if cycles.iter().all(Option::is_some) && !cycles.is_empty() {
-            let plans: Vec<Vec<usize>> = cycles
-                .iter()
-                .flatten()
-                .map(|cycle| cycle.plan.clone())
-                .collect();
-            model.sample_planned(&cls, &plans, &seeds, &request.sampling, true)?
-        } else {
-            model.sample(&cls, &seeds, &request.sampling, true)?
-        };
-        let means = model.vqvae.decode(&codes, &cls)?;
+        let Drawn {
+            codes,
+            means,
+            mut specs,
+            cycles,
+        } = draw(&model, &cls, &seeds, request, texture)?;
         for ((mean, cycle), &c) in means.iter().zip(&cycles).zip(&cls) {
             if let (Some(cycle), Some(Some(a))) = (cycle, tones.get_mut(c)) {
                 let found = crate::plan::tone::tone_track(
@@ -164,38 +306,8 @@ pub fn generate(
                 a.add(&cycle.tone, &found);
             }
         }
-        let mut specs = means.clone();
-        if let Some(t) = texture {
-            for ((spec, &c), &seed) in specs.iter_mut().zip(&cls).zip(&seeds) {
-                if let Some(noise) = t.sample(c, seed, f) {
-                    spec.iter_mut().zip(noise).for_each(|(x, e)| *x += e);
-                }
-            }
-        }
-        // One cycle framed by silence -> the cycle repeated, as the classifier's front end
-        // pads; the span is found on the decoder's mean, before the texture roughens it.
-        // A planned cycle is tiled over the frames the decoder made loud within its planned
-        // columns (the plan fixes columns of 8 frames, the codes the edges within them).
-        if crate::plan::cycle::is_zero_padded(&vc.examples) {
-            for ((spec, mean), cycle) in specs.iter_mut().zip(&means).zip(&cycles) {
-                let found = crate::plan::cycle::cycle_span(mean, m, f);
-                let span = match (cycle, found) {
-                    (Some(planned), found) => {
-                        let (lo, hi) = (planned.column_frames.start, planned.column_frames.end);
-                        match found {
-                            Some(s) if s.start.max(lo) + 1 < s.end.min(hi) => {
-                                s.start.max(lo)..s.end.min(hi)
-                            }
-                            _ => planned.frames.clone(),
-                        }
-                    }
-                    (None, found) => match found {
-                        Some(s) => s,
-                        None => continue,
-                    },
-                };
-                *spec = crate::plan::cycle::tile(spec, m, f, span);
-            }
+        for (spec, &c) in specs.iter_mut().zip(&cls) {
+            shift_envelope(spec, &offsets[c]);
         }
         sampling_seconds += t0.elapsed().as_secs_f64();
         for (((c, seed), code), spec) in cls.iter().zip(&seeds).zip(codes).zip(specs) {

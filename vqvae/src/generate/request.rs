@@ -44,6 +44,12 @@ pub struct GenerateRequest {
     /// class's texture, see [`Texture`](crate::Texture)) rather than returning the smooth mean. Has no
     /// effect when the VQ-VAE has no `texture.json`.
     pub texture: bool,
+    /// Match each generated class's mean spectral envelope to its real training cycles': draw
+    /// [`ENVELOPE_SAMPLES`](crate::ENVELOPE_SAMPLES) calibration samples of the class (seeds
+    /// independent of `seed`), and add to every sample of the class, per Mel band, the real
+    /// training cycles' mean dB minus the calibration samples' (clamped to each sample's own
+    /// dB range).
+    pub match_envelope: bool,
 }
 
 impl Default for GenerateRequest {
@@ -58,6 +64,7 @@ impl Default for GenerateRequest {
             device: DeviceChoice::Cpu,
             sheet_per_class: 8,
             texture: true,
+            match_envelope: false,
         }
     }
 }

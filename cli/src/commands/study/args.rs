@@ -61,6 +61,10 @@ pub struct Args {
     /// to `auscult generate --no-texture`).
     #[arg(long)]
     pub no_texture: bool,
+    /// Match each generated class's mean spectral envelope to its real training cycles'
+    /// (passed to `auscult generate --match-envelope`).
+    #[arg(long)]
+    pub match_envelope: bool,
     /// Size of the generated corpus: each minority class is generated up to this many
     /// (training plus generated) examples; default: the majority class's count.
     #[arg(long, value_name = "N")]

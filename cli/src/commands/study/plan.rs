@@ -29,6 +29,7 @@ fn setup(plan: &Plan, budget: Budget) -> Setup {
             // that reports of older studies still read.
             guidance: None,
             no_texture: a.no_texture,
+            match_envelope: a.match_envelope,
             target: a.target,
             augment_ratio: a.augment_ratio,
             generator_from: a.generator_from.clone(),

@@ -122,6 +122,9 @@ pub(super) fn run_seed(
         if args.no_texture {
             gen_args.push(s("--no-texture"));
         }
+        if args.match_envelope {
+            gen_args.push(s("--match-envelope"));
+        }
         runner.run(
             &format!("seed {seed}: generate minority-class samples up to the majority count"),
             &gen_args,
