@@ -173,6 +173,12 @@ pub struct ClassQuality {
     /// distributed as the real examples are.
     #[serde(default)]
     pub frechet_ratio_matched: Option<f64>,
+    /// The same ratio at matched sizes with the class's real *training* examples in place of
+    /// the generated samples: what a generator that reproduced its training examples exactly
+    /// would score, so the part of the distance that is the shift from the training patients
+    /// to the others; `None` without training examples of the class.
+    #[serde(default)]
+    pub train_ratio_matched: Option<f64>,
     /// Mean probability the classifier gives the class on its generated samples.
     pub p_class_generated: Option<f64>,
     /// Mean probability the classifier gives the class on its real examples.
@@ -223,6 +229,8 @@ fn embed_and_predict(clf: &Classifier, set: &FeatureSet) -> Result<(Rows, Rows)>
 
 /// Measures every class of `corpus` against the `real` examples (labels indexing the model's
 /// classes) through the classifier `clf`, which should have been trained on real data only.
+/// `train` (the generator's and classifier's training examples, or none) gives each class's
+/// [`ClassQuality::train_ratio_matched`].
 ///
 /// # Errors
 /// When the corpus was made with another front end than the classifier's, or a class of the
@@ -231,6 +239,7 @@ pub fn classifier_quality(
     clf: &Classifier,
     corpus: &GeneratedCorpus,
     real: &[Example],
+    train: &[Example],
     seed: u64,
 ) -> Result<Vec<ClassQuality>> {
     let cfg = &clf.config().train;
@@ -248,6 +257,12 @@ pub fn classifier_quality(
     let (gen_emb, gen_p) = embed_and_predict(clf, &generated)?;
     let real_set = compute_features(real, &cfg.mel)?;
     let (real_emb, real_p) = embed_and_predict(clf, &real_set)?;
+    let train_emb = if train.is_empty() {
+        Vec::new()
+    } else {
+        clf.embed_features(&compute_features(train, &cfg.mel)?)?
+    };
+    let mut train_rng = auscult_experiment::seeded_rng(seed, 0xF1F);
     let mut rng = auscult_experiment::seeded_rng(seed, 0xF1D);
     let mut matched_rng = auscult_experiment::seeded_rng(seed, 0xF1E);
     let mean_p = |p: &[Vec<f32>], idx: &[usize], c: usize| {
@@ -273,6 +288,13 @@ pub fn classifier_quality(
                 MATCHED_SPLITS,
                 &mut matched_rng,
             );
+            let t: Vec<usize> = (0..train.len()).filter(|&i| train[i].label == c).collect();
+            let from_train = matched_frechet(
+                &rows(&train_emb, &t),
+                &rows(&real_emb, &r),
+                MATCHED_SPLITS,
+                &mut train_rng,
+            );
             let p_real = mean_p(&real_p, &r, c);
             r.shuffle(&mut rng);
             let (h1, h2) = r.split_at(r.len() / 2);
@@ -287,6 +309,7 @@ pub fn classifier_quality(
                 frechet_matched: matched.map(|(f, _)| f),
                 frechet_floor_matched: matched.map(|(_, h)| h),
                 frechet_ratio_matched: matched.map(|(f, h)| f / h.max(1e-12)),
+                train_ratio_matched: from_train.map(|(f, h)| f / h.max(1e-12)),
                 p_class_generated: mean_p(&gen_p, &g, c),
                 p_class_real: p_real,
             }

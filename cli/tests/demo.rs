@@ -120,6 +120,12 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         }
         let p = c["p_class_generated"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p), "{c}");
+        // The ratios at matched sizes, of the generated samples and of the real training
+        // examples (null only when a class has too few test examples for two halves).
+        for key in ["frechet_ratio_matched", "train_ratio_matched"] {
+            let v = c.get(key).unwrap_or_else(|| panic!("no {key}: {c}"));
+            assert!(v.is_null() || v.as_f64().unwrap() >= 0.0, "{c}");
+        }
     }
 
     // A sweep reuses the demo's VQ-VAE and prior (`--generator-from`), with its own corpus

@@ -43,7 +43,7 @@ pub struct Args {
     pub seed: u64,
     /// Print one JSON object (corpus, model, part, classes: [{class, n_generated, n_real,
     /// frechet, frechet_real_halves, frechet_ratio, frechet_matched, frechet_floor_matched,
-    /// frechet_ratio_matched, p_class_generated, p_class_real}]).
+    /// frechet_ratio_matched, train_ratio_matched, p_class_generated, p_class_real}]).
     #[arg(long)]
     pub json: bool,
 }
@@ -73,13 +73,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         format: args.format,
     };
     let real = part_examples(source, &args.model, &clf, partition, part)?;
-    let classes = classifier_quality(&clf, &corpus, &real, args.seed).with_context(|| {
-        format!(
-            "measuring {} through {}",
-            args.corpus.display(),
-            args.model.display()
-        )
-    })?;
+    // The training part too (unless it is the part compared with): how far real training
+    // cycles are from the compared ones, the generator's best case.
+    let train = if part == Subset::Train {
+        Vec::new()
+    } else {
+        part_examples(source, &args.model, &clf, partition, Subset::Train)?
+    };
+    let classes =
+        classifier_quality(&clf, &corpus, &real, &train, args.seed).with_context(|| {
+            format!(
+                "measuring {} through {}",
+                args.corpus.display(),
+                args.model.display()
+            )
+        })?;
     let report = Report {
         corpus: args.corpus.clone(),
         model: args.model.clone(),
@@ -96,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.part
     );
     println!(
-        "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>8} {:>8}",
+        "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>12} {:>8} {:>8}",
         "class",
         "generated",
         "real",
@@ -104,13 +112,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "real halves",
         "ratio",
         "matched ratio",
+        "train ratio",
         "P gen",
         "P real"
     );
     let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| format!("{x:.d$}"));
     for c in &report.classes {
         println!(
-            "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>8} {:>8}",
+            "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>12} {:>8} {:>8}",
             c.class,
             c.n_generated,
             c.n_real,
@@ -118,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             f(c.frechet_real_halves, 2),
             f(c.frechet_ratio, 2),
             f(c.frechet_ratio_matched, 2),
+            f(c.train_ratio_matched, 2),
             f(c.p_class_generated, 3),
             f(c.p_class_real, 3)
         );
@@ -127,7 +137,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          halves hold half as many examples each, which raises their distance too. Matched \
          ratio: the distance of one real half to as many generated samples as the other half \
          holds, over the distance between the halves, averaged over {} random splits; about 1 \
-         when generated and real are alike)",
+         when generated and real are alike. Train ratio: the same with real training examples \
+         in place of generated ones, what a generator that copied its training set would score)",
         auscult_classifier::MATCHED_SPLITS
     );
     Ok(())
