@@ -55,10 +55,10 @@ pub struct Args {
     /// VQ-VAE: the noise and broadband events the codes do not carry).
     #[arg(long)]
     pub no_texture: bool,
-    /// Match each class's mean spectral envelope to its real training cycles': 64 calibration
-    /// samples per class are drawn first (seeds fixed, whatever --seed), and every sample of
-    /// the class gets, per Mel band, the real cycles' mean dB minus the calibration samples'.
-    /// The prior tends to give every class the envelope of the majority (normal) cycles.
+    /// Match each class's mean spectral envelope to its real training cycles': once all samples
+    /// are drawn, every sample of a class gets, per Mel band, the real cycles' mean dB minus the
+    /// class's generated mean (a class of fewer than 64 samples is measured on extra samples of
+    /// fixed seeds too). The prior tends to give every class the majority (normal) envelope.
     #[arg(long)]
     pub match_envelope: bool,
     /// Also write wav/<sample>.wav, a Griffin-Lim rendering of each sample.

@@ -11,12 +11,10 @@ use auscult_datasets::{CONTACT_SHEET_FILE, CorpusManifest, CorpusWriter, Generat
 use auscult_experiment::Progress;
 use serde::{Deserialize, Serialize};
 
-use crate::data::LogMel;
 use crate::generate::quality::{QualityReport, ToneAdherence, quality_report};
 use crate::generate::request::{GenerateRequest, resolve_counts, sample_seed};
 use crate::prior::config::VQVAE_DIR;
 use crate::prior::model::{PlannedCycle, PriorModel};
-use crate::prior::reference::band_profiles;
 use crate::vqvae::model::MODEL_FILE;
 use crate::{Error, Result};
 
@@ -72,11 +70,12 @@ fn render_wav(
 /// Random stream of a sample's cycle length and placement (seeded by the sample's seed).
 const CYCLE_STREAM: u64 = 13;
 
-/// Calibration samples drawn per class by `GenerateRequest::match_envelope`.
+/// `GenerateRequest::match_envelope` estimates a class's generated envelope from at least
+/// this many samples: the corpus's own, topped up with calibration samples of fixed seeds.
 pub const ENVELOPE_SAMPLES: usize = 64;
 
-/// Base seed of the envelope calibration samples (whatever the request's seed, so that one
-/// prior and one sampling setting always get the same envelope correction).
+/// Base seed of the envelope calibration samples that top up a small class (whatever the
+/// request's seed).
 const ENVELOPE_SEED: u64 = 0x0E4E_10BE;
 
 /// One batch drawn from the prior and decoded.
@@ -164,11 +163,13 @@ fn draw(
 }
 
 /// The envelope correction of every class with a count: per Mel band, the real training
-/// cycles' mean dB minus the mean dB of [`ENVELOPE_SAMPLES`] calibration samples of the
-/// class (empty for classes not generated).
+/// cycles' mean dB minus the mean dB of the class's generated samples in `drawn`, topped up
+/// to [`ENVELOPE_SAMPLES`] with calibration samples of fixed seeds when the class has fewer
+/// (empty for classes not generated).
 fn envelope_offsets(
     model: &PriorModel,
     counts: &[usize],
+    drawn: &[Pending],
     request: &GenerateRequest,
     texture: Option<&crate::Texture>,
 ) -> Result<Vec<Vec<f32>>> {
@@ -178,28 +179,85 @@ fn envelope_offsets(
         if n == 0 {
             continue;
         }
-        let mut drawn = Vec::with_capacity(ENVELOPE_SAMPLES);
-        let jobs: Vec<u64> = (0..ENVELOPE_SAMPLES)
+        let mut sums = vec![0f64; m];
+        let mut frames = 0usize;
+        let mut add = |spec: &[f32]| {
+            let n_frames = spec.len() / m.max(1);
+            frames += n_frames;
+            for (sum, row) in sums.iter_mut().zip(spec.chunks_exact(n_frames.max(1))) {
+                *sum += row.iter().map(|&v| f64::from(v)).sum::<f64>();
+            }
+        };
+        let own: Vec<&Pending> = drawn.iter().filter(|p| p.class == c).collect();
+        own.iter().for_each(|p| add(&p.spec));
+        let missing = ENVELOPE_SAMPLES.saturating_sub(own.len());
+        let seeds: Vec<u64> = (0..missing)
             .map(|i| sample_seed(ENVELOPE_SEED, c, i))
             .collect();
-        for seeds in jobs.chunks(request.batch_size) {
-            let cls = vec![c; seeds.len()];
-            let batch = draw(model, &cls, seeds, request, texture)?;
-            drawn.extend(
-                batch
-                    .specs
-                    .into_iter()
-                    .map(|data| LogMel { data, label: 0 }),
-            );
+        for batch in seeds.chunks(request.batch_size) {
+            let cls = vec![c; batch.len()];
+            for spec in draw(model, &cls, batch, request, texture)?.specs {
+                add(&spec);
+            }
         }
-        let generated = &band_profiles(&drawn, 1, m)[0];
         offsets[c] = model.reference.band_profiles[c]
             .iter()
-            .zip(generated)
-            .map(|(real, drawn)| real - drawn)
+            .zip(&sums)
+            .map(|(real, sum)| real - (sum / frames.max(1) as f64) as f32)
             .collect();
     }
     Ok(offsets)
+}
+
+/// A drawn sample waiting to be written.
+struct Pending {
+    class: usize,
+    seed: u64,
+    codes: Vec<usize>,
+    spec: Vec<f32>,
+}
+
+/// Where drawn samples are written: the corpus, its WAV renderings, and the samples kept for
+/// the contact sheet and the quality report.
+struct Written<'a> {
+    writer: &'a mut CorpusWriter,
+    classes: &'a [String],
+    request: &'a GenerateRequest,
+    mel: &'a auscult_audio::MelConfig,
+    wav_dir: &'a Path,
+    m: usize,
+    f: usize,
+    samples: &'a mut Vec<(usize, Vec<f32>, Vec<usize>)>,
+}
+
+impl Written<'_> {
+    /// Writes one sample (and its WAV rendering when asked) and keeps it.
+    fn add(&mut self, sample: Pending) -> Result<()> {
+        let spectrogram = Spectrogram {
+            data: sample.spec,
+            n_bins: self.m,
+            n_frames: self.f,
+        };
+        let path = self
+            .writer
+            .add(&self.classes[sample.class], &spectrogram, sample.seed)?;
+        if self.request.wav {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            render_wav(
+                &spectrogram,
+                self.mel,
+                self.request.griffin_lim_iters,
+                sample.seed,
+                &self.wav_dir.join(format!("{stem}.wav")),
+            )?;
+        }
+        self.samples
+            .push((sample.class, spectrogram.data, sample.codes));
+        Ok(())
+    }
 }
 
 /// Adds `offset` (dB per Mel band) to every frame of `spec` (`[n_mels][n_frames]`), keeping
@@ -277,11 +335,18 @@ pub fn generate(
         vec![toned.then(ToneAdherence::default); classes.len()];
     let columns = model.prior.plan_columns();
     let mut sampling_seconds = 0f64;
-    let offsets = if request.match_envelope {
-        progress.message("matching the class envelopes");
-        envelope_offsets(&model, &counts, request, texture)?
-    } else {
-        vec![Vec::new(); classes.len()]
+    // Samples drawn but not yet written: with `match_envelope` every sample waits until the
+    // whole corpus is drawn and its classes' envelopes are known.
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut written = Written {
+        writer: &mut writer,
+        classes: &classes,
+        request,
+        mel: &vc.mel,
+        wav_dir: &wav_dir,
+        m,
+        f,
+        samples: &mut samples,
     };
     progress.start("generating", jobs.len() as u64);
     for chunk in jobs.chunks(request.batch_size) {
@@ -291,7 +356,7 @@ pub fn generate(
         let Drawn {
             codes,
             means,
-            mut specs,
+            specs,
             cycles,
         } = draw(&model, &cls, &seeds, request, texture)?;
         for ((mean, cycle), &c) in means.iter().zip(&cycles).zip(&cls) {
@@ -306,35 +371,31 @@ pub fn generate(
                 a.add(&cycle.tone, &found);
             }
         }
-        for (spec, &c) in specs.iter_mut().zip(&cls) {
-            shift_envelope(spec, &offsets[c]);
-        }
         sampling_seconds += t0.elapsed().as_secs_f64();
-        for (((c, seed), code), spec) in cls.iter().zip(&seeds).zip(codes).zip(specs) {
-            let spectrogram = Spectrogram {
-                data: spec,
-                n_bins: m,
-                n_frames: f,
-            };
-            let path = writer.add(&classes[*c], &spectrogram, *seed)?;
-            if request.wav {
-                let stem = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                render_wav(
-                    &spectrogram,
-                    &vc.mel,
-                    request.griffin_lim_iters,
-                    *seed,
-                    &wav_dir.join(format!("{stem}.wav")),
-                )?;
+        pending.extend(cls.iter().zip(&seeds).zip(codes).zip(specs).map(
+            |(((&class, &seed), codes), spec)| Pending {
+                class,
+                seed,
+                codes,
+                spec,
+            },
+        ));
+        if !request.match_envelope {
+            for sample in pending.drain(..) {
+                written.add(sample)?;
             }
-            samples.push((*c, spectrogram.data, code));
         }
         progress.advance(chunk.len() as u64);
     }
     progress.finish();
+    if request.match_envelope {
+        progress.message("matching the class envelopes");
+        let offsets = envelope_offsets(&model, &counts, &pending, request, texture)?;
+        for mut sample in pending {
+            shift_envelope(&mut sample.spec, &offsets[sample.class]);
+            written.add(sample)?;
+        }
+    }
 
     let contact_sheet = if samples.is_empty() {
         None

@@ -44,11 +44,12 @@ pub struct GenerateRequest {
     /// class's texture, see [`Texture`](crate::Texture)) rather than returning the smooth mean. Has no
     /// effect when the VQ-VAE has no `texture.json`.
     pub texture: bool,
-    /// Match each generated class's mean spectral envelope to its real training cycles': draw
-    /// [`ENVELOPE_SAMPLES`](crate::ENVELOPE_SAMPLES) calibration samples of the class (seeds
-    /// independent of `seed`), and add to every sample of the class, per Mel band, the real
-    /// training cycles' mean dB minus the calibration samples' (clamped to each sample's own
-    /// dB range).
+    /// Match each generated class's mean spectral envelope to its real training cycles': once
+    /// the whole corpus is drawn, add to every sample of a class, per Mel band, the real
+    /// training cycles' mean dB minus the mean dB of the class's generated samples (clamped to
+    /// each sample's own dB range). A class with fewer than
+    /// [`ENVELOPE_SAMPLES`](crate::ENVELOPE_SAMPLES) samples is measured on calibration
+    /// samples of fixed seeds as well.
     pub match_envelope: bool,
 }
 
