@@ -281,17 +281,13 @@ pub fn classifier_quality(
             let rows = |e: &[Vec<f32>], idx: &[usize]| -> Vec<Vec<f32>> {
                 idx.iter().map(|&i| e[i].clone()).collect()
             };
-            let frechet = frechet_distance(&rows(&gen_emb, &g), &rows(&real_emb, &r));
-            let matched = matched_frechet(
-                &rows(&gen_emb, &g),
-                &rows(&real_emb, &r),
-                MATCHED_SPLITS,
-                &mut matched_rng,
-            );
+            let (gen_rows, real_rows) = (rows(&gen_emb, &g), rows(&real_emb, &r));
+            let frechet = frechet_distance(&gen_rows, &real_rows);
+            let matched = matched_frechet(&gen_rows, &real_rows, MATCHED_SPLITS, &mut matched_rng);
             let t: Vec<usize> = (0..train.len()).filter(|&i| train[i].label == c).collect();
             let from_train = matched_frechet(
                 &rows(&train_emb, &t),
-                &rows(&real_emb, &r),
+                &real_rows,
                 MATCHED_SPLITS,
                 &mut train_rng,
             );

@@ -193,6 +193,19 @@ pub(crate) fn part_examples(
     partition: Option<SplitSpec>,
     part: Subset,
 ) -> anyhow::Result<Vec<Example>> {
+    let mut parts = parts_examples(source, dir, clf, partition, &[part])?;
+    Ok(parts.remove(0))
+}
+
+/// The examples of each of `parts`, as [`part_examples`] gives one, from one load of the data.
+/// Each part is asked for at most once, and `All` alone.
+pub(crate) fn parts_examples(
+    source: Source<'_>,
+    dir: &Path,
+    clf: &Classifier,
+    partition: Option<SplitSpec>,
+    parts: &[Subset],
+) -> anyhow::Result<Vec<Vec<Example>>> {
     let saved: Option<DataSpec> = auscult_experiment::read_json(dir.join(DATA_FILE)).ok();
     let spec = match (source.data, saved) {
         (Some(root), saved) => DataSpec {
@@ -221,7 +234,7 @@ pub(crate) fn part_examples(
             dir.display()
         ),
     };
-    let data = spec.load(&clf.config().train)?;
+    let mut data = spec.load(&clf.config().train)?;
     if data.classes != clf.classes() {
         bail!(
             "the dataset's classes ({}) are not the model's ({})",
@@ -229,26 +242,35 @@ pub(crate) fn part_examples(
             clf.classes().join(", ")
         );
     }
-    let examples = match part {
-        Subset::Test => data.test,
-        Subset::Val => data.val,
-        Subset::Train => data.train,
-        Subset::All => [data.train, data.val, data.test].concat(),
-    };
-    if examples.is_empty() {
-        bail!(
-            "the {} part of split {} of {} has no examples{}",
-            subset_name(part),
-            spec.split,
-            spec.root.display(),
-            if spec.split == SplitSpec::All {
-                " (split `all` puts everything in training: use --part all to score every example)"
-            } else {
-                ""
-            }
-        );
+    let mut out = Vec::with_capacity(parts.len());
+    for &part in parts {
+        let examples = match part {
+            Subset::Test => std::mem::take(&mut data.test),
+            Subset::Val => std::mem::take(&mut data.val),
+            Subset::Train => std::mem::take(&mut data.train),
+            Subset::All => [
+                std::mem::take(&mut data.train),
+                std::mem::take(&mut data.val),
+                std::mem::take(&mut data.test),
+            ]
+            .concat(),
+        };
+        if examples.is_empty() {
+            bail!(
+                "the {} part of split {} of {} has no examples{}",
+                subset_name(part),
+                spec.split,
+                spec.root.display(),
+                if spec.split == SplitSpec::All {
+                    " (split `all` puts everything in training: use --part all to score every example)"
+                } else {
+                    ""
+                }
+            );
+        }
+        out.push(examples);
     }
-    Ok(examples)
+    Ok(out)
 }
 
 /// `evaluate` of an ensemble (`train --per-sound`): every member scores the participants of

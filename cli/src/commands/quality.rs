@@ -11,7 +11,7 @@ use auscult_classifier::{ClassQuality, Classifier, classifier_quality};
 use auscult_datasets::{Format, GeneratedCorpus};
 use serde::Serialize;
 
-use super::evaluate::{Source, SplitArg, Subset, parse_split_arg, part_examples};
+use super::evaluate::{Source, SplitArg, Subset, parse_split_arg, part_examples, parts_examples};
 use crate::commands::parsers::parse_format;
 use crate::output::print_json;
 
@@ -72,13 +72,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         data: args.data.as_ref(),
         format: args.format,
     };
-    let real = part_examples(source, &args.model, &clf, partition, part)?;
-    // The training part too (unless it is the part compared with): how far real training
-    // cycles are from the compared ones, the generator's best case.
-    let train = if part == Subset::Train {
-        Vec::new()
+    // The training part too, from the same load (when the part compared with is another):
+    // how far real training cycles are from the compared ones, the generator's best case.
+    let (real, train) = if matches!(part, Subset::Test | Subset::Val) {
+        let mut parts =
+            parts_examples(source, &args.model, &clf, partition, &[part, Subset::Train])?;
+        let train = parts.pop().unwrap_or_default();
+        (parts.pop().unwrap_or_default(), train)
     } else {
-        part_examples(source, &args.model, &clf, partition, Subset::Train)?
+        (
+            part_examples(source, &args.model, &clf, partition, part)?,
+            Vec::new(),
+        )
     };
     let classes =
         classifier_quality(&clf, &corpus, &real, &train, args.seed).with_context(|| {

@@ -15,6 +15,7 @@ use crate::generate::quality::{QualityReport, ToneAdherence, quality_report};
 use crate::generate::request::{GenerateRequest, resolve_counts, sample_seed};
 use crate::prior::config::VQVAE_DIR;
 use crate::prior::model::{PlannedCycle, PriorModel};
+use crate::prior::reference::band_profiles;
 use crate::vqvae::model::MODEL_FILE;
 use crate::{Error, Result};
 
@@ -179,31 +180,26 @@ fn envelope_offsets(
         if n == 0 {
             continue;
         }
-        let mut sums = vec![0f64; m];
-        let mut frames = 0usize;
-        let mut add = |spec: &[f32]| {
-            let n_frames = spec.len() / m.max(1);
-            frames += n_frames;
-            for (sum, row) in sums.iter_mut().zip(spec.chunks_exact(n_frames.max(1))) {
-                *sum += row.iter().map(|&v| f64::from(v)).sum::<f64>();
-            }
-        };
-        let own: Vec<&Pending> = drawn.iter().filter(|p| p.class == c).collect();
-        own.iter().for_each(|p| add(&p.spec));
-        let missing = ENVELOPE_SAMPLES.saturating_sub(own.len());
+        let own = drawn
+            .iter()
+            .filter(|p| p.class == c)
+            .map(|p| p.spec.as_slice());
+        // `n` of the class's samples are in `drawn`.
+        let missing = ENVELOPE_SAMPLES.saturating_sub(n);
         let seeds: Vec<u64> = (0..missing)
             .map(|i| sample_seed(ENVELOPE_SEED, c, i))
             .collect();
+        let mut extra = Vec::with_capacity(missing);
         for batch in seeds.chunks(request.batch_size) {
             let cls = vec![c; batch.len()];
-            for spec in draw(model, &cls, batch, request, texture)?.specs {
-                add(&spec);
-            }
+            extra.extend(draw(model, &cls, batch, request, texture)?.specs);
         }
+        let spectrograms = own.chain(extra.iter().map(Vec::as_slice)).map(|s| (0, s));
+        let generated = &band_profiles(spectrograms, 1, m)[0];
         offsets[c] = model.reference.band_profiles[c]
             .iter()
-            .zip(&sums)
-            .map(|(real, sum)| real - (sum / frames.max(1) as f64) as f32)
+            .zip(generated)
+            .map(|(real, mean)| real - mean)
             .collect();
     }
     Ok(offsets)

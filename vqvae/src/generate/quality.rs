@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::analysis::detail::{DetailStats, class_detail_stats};
-use crate::data::LogMel;
 use crate::prior::model::PriorModel;
 use crate::prior::reference::{REFERENCE_NPY, band_profiles, pool_time};
 use crate::vqvae::quantizer::CodeUsage;
@@ -225,15 +224,12 @@ pub(crate) fn quality_report(
         })
         .collect();
 
-    let gen_db: Vec<LogMel> = samples
-        .iter()
-        .map(|(c, s, _)| LogMel {
-            data: s.clone(),
-            label: *c,
-        })
-        .collect();
     let n_classes = reference.classes.len();
-    let gen_profiles = band_profiles(&gen_db, n_classes, m);
+    let gen_profiles = band_profiles(
+        samples.iter().map(|(c, s, _)| (*c, s.as_slice())),
+        n_classes,
+        m,
+    );
     let gen_detail = class_detail_stats(
         samples.iter().map(|(c, s, _)| (*c, s.as_slice())),
         n_classes,

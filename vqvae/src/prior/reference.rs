@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::LogMel;
 use crate::plan::tone::ToneTrack;
 use crate::{Error, Result};
 
@@ -135,17 +134,21 @@ impl Reference {
     }
 }
 
-/// Mean dB per Mel bin of each class.
-pub(crate) fn band_profiles(data: &[LogMel], classes: usize, n_mels: usize) -> Vec<Vec<f32>> {
+/// Mean dB per Mel bin of each class, over `(label, [n_mels][n_frames] dB)` spectrograms.
+pub(crate) fn band_profiles<'a>(
+    data: impl IntoIterator<Item = (usize, &'a [f32])>,
+    classes: usize,
+    n_mels: usize,
+) -> Vec<Vec<f32>> {
     let mut sums = vec![vec![0f64; n_mels]; classes];
     let mut counts = vec![0usize; classes];
-    for x in data {
-        let Some(sum) = sums.get_mut(x.label) else {
+    for (label, x) in data {
+        let Some(sum) = sums.get_mut(label) else {
             continue;
         };
-        let n_frames = x.data.len() / n_mels.max(1);
-        counts[x.label] += n_frames;
-        for (bin, row) in x.data.chunks_exact(n_frames.max(1)).enumerate() {
+        let n_frames = x.len() / n_mels.max(1);
+        counts[label] += n_frames;
+        for (bin, row) in x.chunks_exact(n_frames.max(1)).enumerate() {
             sum[bin] += row.iter().map(|&v| f64::from(v)).sum::<f64>();
         }
     }

@@ -316,7 +316,11 @@ pub fn train_prior(
                 n_mels: m,
                 n_frames: f,
                 pool: REFERENCE_POOL,
-                band_profiles: band_profiles(&shown, vcfg.num_classes, m),
+                band_profiles: band_profiles(
+                    shown.iter().map(|x| (x.label, x.data.as_slice())),
+                    vcfg.num_classes,
+                    m,
+                ),
                 labels,
                 codes: train_codes.clone(),
                 spans: train_spans.iter().map(|r| [r.start, r.end]).collect(),
