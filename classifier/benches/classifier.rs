@@ -250,6 +250,7 @@ fn training_run(epochs: usize) {
 }
 
 fn main() {
+    auscult_experiment::allocator::retain_freed_memory();
     if let Some(epochs) = std::env::var("AUSCULT_BENCH_TRAIN_RUN")
         .ok()
         .and_then(|v| v.parse().ok())

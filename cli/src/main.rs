@@ -9,7 +9,9 @@ mod output;
 
 /// mimalloc instead of glibc malloc: glibc hands large freed tensor buffers back to the OS and
 /// page-faults them in again on the next training step; mimalloc keeps them for reuse. On the
-/// CPU this is worth about a sixth of a small model's training step (issue 5, `classifier/README.md`).
+/// CPU this is worth about a sixth of a small model's training step (issue 5, `classifier/README.md`);
+/// `main` also turns off mimalloc's delayed purge (`auscult_experiment::allocator`), worth about
+/// a sixth of a prior step.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -57,6 +59,7 @@ enum Command {
 }
 
 fn main() {
+    auscult_experiment::allocator::retain_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info(args) => commands::info::run(args),

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod allocator;
 mod checkpoint;
 mod device;
 mod error;

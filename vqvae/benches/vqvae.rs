@@ -22,6 +22,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const BATCH: usize = 16;
 
 fn training_steps(c: &mut Criterion) {
+    auscult_experiment::allocator::retain_freed_memory();
     let device = Device::flex();
     let mut group = c.benchmark_group("training");
     group
@@ -81,6 +82,7 @@ fn prior_config() -> PriorConfig {
 }
 
 fn sampling(c: &mut Criterion) {
+    auscult_experiment::allocator::retain_freed_memory();
     let device = Device::flex();
     let cfg = prior_config();
     let prior = cfg.init(&device).unwrap();

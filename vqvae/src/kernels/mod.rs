@@ -16,6 +16,7 @@
 //! and gradients with that composition.
 
 mod attention;
+mod gelu;
 
 use std::borrow::Cow;
 
@@ -50,6 +51,11 @@ pub(crate) trait PriorKernels: Backend {
     /// When `qkv` is not of rank 3 or `3 * n_heads` does not divide its last dimension:
     /// [`causal_attention`] checks this before calling.
     fn causal_attention(qkv: FloatTensor<Self>, n_heads: usize) -> FloatTensor<Self>;
+
+    /// GELU (`x * Phi(x)`, the exact form with `erf`), the same values as burn's `gelu` on
+    /// `flex` bit for bit, computed on all the rayon threads. The `flex` kernel computes in
+    /// `f32`.
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 fn flex_tensor(data: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
@@ -127,6 +133,29 @@ impl PriorKernels for Flex {
             None => flex_reference(&qkv, &s),
         }
     }
+
+    fn fused_gelu(x: FlexTensor) -> FlexTensor {
+        let x = contiguous_f32(x);
+        flex_tensor(gelu::values(&f32_values(&x)), x.shape())
+    }
+}
+
+#[derive(Debug)]
+struct GeluBackward;
+
+impl Backward<Flex, 1> for GeluBackward {
+    /// The input (contiguous `f32`) and `Phi(x)` per value.
+    type State = (FlexTensor, Vec<f32>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let Some(node) = node else { return };
+        let (x, cdf) = ops.state;
+        let grad = contiguous_f32(grad);
+        let dx = gelu::backward(&f32_values(&x), &cdf, &f32_values(&grad));
+        grads.register::<Flex>(node.id, flex_tensor(dx, x.shape()));
+    }
 }
 
 #[derive(Debug)]
@@ -172,6 +201,24 @@ impl<C: CheckpointStrategy> PriorKernels for Autodiff<Flex, C> {
                 qkv.into_primitive(),
                 n_heads,
             )),
+        }
+    }
+
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match GeluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let x = contiguous_f32(x.into_primitive());
+                let (out, cdf) = gelu::forward(&f32_values(&x));
+                let out = flex_tensor(out, x.shape());
+                prep.finish((x, cdf), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(<Flex as PriorKernels>::fused_gelu(x.into_primitive()))
+            }
         }
     }
 }
@@ -245,6 +292,15 @@ pub(crate) fn causal_attention(qkv: Tensor<3>, n_heads: usize) -> Tensor<3> {
         qkv.into_dispatch(),
         n_heads,
     ))
+}
+
+/// GELU, exact (`erf`) form: on `flex` with `f32` the kernel above (burn's values bit for bit,
+/// on all the rayon threads, with a cheaper backward pass), burn's `gelu` elsewhere.
+pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !on_flex_f32(&x) {
+        return burn::tensor::activation::gelu(x);
+    }
+    Tensor::from_dispatch(<Dispatch as PriorKernels>::fused_gelu(x.into_dispatch()))
 }
 
 #[cfg(test)]
@@ -356,6 +412,27 @@ mod tests {
         let d = c / 3;
         assert_eq!(oa[..50 * d], ob[..50 * d]);
         assert_ne!(oa[50 * d..], ob[50 * d..]);
+    }
+
+    /// The GELU kernel gives burn's values and gradients bit for bit, on a strided input too.
+    #[test]
+    fn gelu_is_burns_gelu_exactly() {
+        let device = Device::flex().autodiff();
+        let wide = Tensor::<3>::random([3, 50, 300], Distribution::Normal(0.0, 2.0), &device);
+        let x = wide.slice([0..3, 0..50, 7..257]).require_grad();
+        let ours = gelu(x.clone());
+        let theirs = burn::tensor::activation::gelu(x.clone());
+        assert_eq!(values(ours.clone()), values(theirs.clone()));
+        let upstream = Tensor::<3>::random(ours.dims(), Distribution::Normal(0.0, 1.0), &device);
+        let g1 = (ours * upstream.clone()).sum().backward();
+        let g2 = (theirs * upstream).sum().backward();
+        assert_eq!(values(x.grad(&g1).unwrap()), values(x.grad(&g2).unwrap()));
+        let plain =
+            Tensor::<2>::random([40, 1000], Distribution::Normal(0.0, 3.0), &Device::flex());
+        assert_eq!(
+            values(gelu(plain.clone())),
+            values(burn::tensor::activation::gelu(plain))
+        );
     }
 
     /// The reference path burn-flex takes for inputs the kernel declines agrees too.

@@ -8,13 +8,13 @@
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, log_softmax};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::{attend, causal_attention, split_heads};
+use crate::kernels::{attend, causal_attention, gelu, split_heads};
 use crate::retired::Retired;
 use crate::{Error, Result};
 
