@@ -57,5 +57,6 @@ pub use mixup::MixupMode;
 pub use model::{Cnn, CnnConfig};
 pub use quality::{
     ClassQuality, MATCHED_SPLITS, classifier_quality, frechet_distance, matched_frechet,
+    patient_matched_frechet,
 };
 pub use training::{EpochRecord, TrainReport, resume, train};

@@ -1,8 +1,9 @@
 //! How close generated spectrograms are to real ones, seen through a classifier trained on real
 //! data only: per class, the Fréchet distance between the classifier's embeddings of generated
 //! samples and of real examples (FID's formula on this task's own network), the same distance
-//! between two random halves of the real examples as its floor, and the classifier's mean
-//! probability of the class on generated samples against real examples.
+//! between two random halves of the real examples as its floor (and between two halves of
+//! the real examples' *patients*, a floor that does not share patients between its sides), and
+//! the classifier's mean probability of the class on generated samples against real examples.
 
 use auscult_audio::Spectrogram;
 use auscult_datasets::{Example, GeneratedCorpus};
@@ -179,6 +180,16 @@ pub struct ClassQuality {
     /// to the others; `None` without training examples of the class.
     #[serde(default)]
     pub train_ratio_matched: Option<f64>,
+    /// The matched ratio with the real examples split by *patient* (see
+    /// [`patient_matched_frechet`]): the floor is then the distance between cycles of
+    /// different patients, as the distance from generated samples (made from other, training
+    /// patients) is. About 1 when the generated samples are as close to one group of patients
+    /// as another group of real patients is; `None` with fewer than two patients of the class.
+    #[serde(default)]
+    pub frechet_ratio_patients: Option<f64>,
+    /// The same with the class's real training examples in place of the generated samples.
+    #[serde(default)]
+    pub train_ratio_patients: Option<f64>,
     /// Mean probability the classifier gives the class on its generated samples.
     pub p_class_generated: Option<f64>,
     /// Mean probability the classifier gives the class on its real examples.
@@ -220,6 +231,54 @@ pub fn matched_frechet(
         floor += frechet_distance(&a, &rows(real, b))?;
     }
     Some((to_generated / splits as f64, floor / splits as f64))
+}
+
+/// [`matched_frechet`] with the real vectors split by patient (`patients[i]` is row `i`'s):
+/// for each of `splits` random orders of the patients, each patient in turn joins the half
+/// with fewer vectors so far, so the halves A and B share no patient and are as even as the
+/// patients allow; then the distance from A to `|B|` random generated vectors and from A to B.
+/// Returns the means over the splits where both halves hold at least two vectors; `None` with
+/// fewer than two patients, when no split has two vectors a side, or with fewer than two
+/// generated vectors.
+pub fn patient_matched_frechet(
+    generated: &[Vec<f32>],
+    real: &[Vec<f32>],
+    patients: &[&str],
+    splits: usize,
+    rng: &mut impl rand::Rng,
+) -> Option<(f64, f64)> {
+    let mut ids: Vec<&str> = patients.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() < 2 || generated.len() < 2 || patients.len() != real.len() {
+        return None;
+    }
+    let mut gen_idx: Vec<usize> = (0..generated.len()).collect();
+    let rows = |e: &[Vec<f32>], idx: &[usize]| -> Vec<Vec<f32>> {
+        idx.iter().map(|&i| e[i].clone()).collect()
+    };
+    let (mut to_generated, mut floor, mut used) = (0.0, 0.0, 0usize);
+    for _ in 0..splits {
+        ids.shuffle(rng);
+        gen_idx.shuffle(rng);
+        let (mut a, mut b): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+        for id in &ids {
+            let half = if a.len() <= b.len() { &mut a } else { &mut b };
+            half.extend((0..real.len()).filter(|&i| patients[i] == *id));
+        }
+        if a.len() < 2 || b.len() < 2 {
+            continue;
+        }
+        let a_rows = rows(real, &a);
+        let g = rows(generated, &gen_idx[..b.len().min(gen_idx.len())]);
+        to_generated += frechet_distance(&a_rows, &g)?;
+        floor += frechet_distance(&a_rows, &rows(real, &b))?;
+        used += 1;
+    }
+    if used == 0 {
+        return None;
+    }
+    Some((to_generated / used as f64, floor / used as f64))
 }
 
 /// Embeddings and class probabilities of raw features.
@@ -265,6 +324,8 @@ pub fn classifier_quality(
     let mut train_rng = auscult_experiment::seeded_rng(seed, 0xF1F);
     let mut rng = auscult_experiment::seeded_rng(seed, 0xF1D);
     let mut matched_rng = auscult_experiment::seeded_rng(seed, 0xF1E);
+    let mut patient_rng = auscult_experiment::seeded_rng(seed, 0xF20);
+    let mut patient_train_rng = auscult_experiment::seeded_rng(seed, 0xF21);
     let mean_p = |p: &[Vec<f32>], idx: &[usize], c: usize| {
         (!idx.is_empty())
             .then(|| idx.iter().map(|&i| f64::from(p[i][c])).sum::<f64>() / idx.len() as f64)
@@ -285,11 +346,23 @@ pub fn classifier_quality(
             let frechet = frechet_distance(&gen_rows, &real_rows);
             let matched = matched_frechet(&gen_rows, &real_rows, MATCHED_SPLITS, &mut matched_rng);
             let t: Vec<usize> = (0..train.len()).filter(|&i| train[i].label == c).collect();
-            let from_train = matched_frechet(
-                &rows(&train_emb, &t),
+            let train_rows = rows(&train_emb, &t);
+            let from_train =
+                matched_frechet(&train_rows, &real_rows, MATCHED_SPLITS, &mut train_rng);
+            let patients: Vec<&str> = r.iter().map(|&i| real[i].patient.as_str()).collect();
+            let by_patient = patient_matched_frechet(
+                &gen_rows,
                 &real_rows,
+                &patients,
                 MATCHED_SPLITS,
-                &mut train_rng,
+                &mut patient_rng,
+            );
+            let train_by_patient = patient_matched_frechet(
+                &train_rows,
+                &real_rows,
+                &patients,
+                MATCHED_SPLITS,
+                &mut patient_train_rng,
             );
             let p_real = mean_p(&real_p, &r, c);
             r.shuffle(&mut rng);
@@ -306,6 +379,8 @@ pub fn classifier_quality(
                 frechet_floor_matched: matched.map(|(_, h)| h),
                 frechet_ratio_matched: matched.map(|(f, h)| f / h.max(1e-12)),
                 train_ratio_matched: from_train.map(|(f, h)| f / h.max(1e-12)),
+                frechet_ratio_patients: by_patient.map(|(f, h)| f / h.max(1e-12)),
+                train_ratio_patients: train_by_patient.map(|(f, h)| f / h.max(1e-12)),
                 p_class_generated: mean_p(&gen_p, &g, c),
                 p_class_real: p_real,
             }
@@ -385,6 +460,55 @@ mod tests {
         assert!(f - fl > 2.5, "{f} vs floor {fl}");
         // Too few real vectors for two halves of two.
         assert!(matched_frechet(&same, &real[..3], 5, &mut rng).is_none());
+    }
+
+    #[test]
+    fn the_patient_floor_counts_what_sets_patients_apart() {
+        // Each patient's cycles sit in a tight cluster (sd 0.3) around the patient's own centre
+        // (drawn from a unit Gaussian). Halves by cycle share every patient and sit close;
+        // halves by patient do not. Six other patients from the same population, as a
+        // generator trained on other patients at best produces, are far from the real cycles
+        // next to the cycle floor but as far as one real half is from the other by patient.
+        let d = 8;
+        let cluster = |centres: &[Vec<f32>], seed: u64| -> Vec<Vec<f32>> {
+            centres
+                .iter()
+                .enumerate()
+                .flat_map(|(p, c)| {
+                    gaussian(8, d, 0.0, 0.3, seed + p as u64)
+                        .into_iter()
+                        .map(|v| v.iter().zip(c).map(|(x, m)| x + m).collect::<Vec<f32>>())
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let real = cluster(&gaussian(6, d, 0.0, 1.0, 7), 10);
+        let other = cluster(&gaussian(6, d, 0.0, 1.0, 8), 40);
+        let names = ["p0", "p1", "p2", "p3", "p4", "p5"];
+        let patients: Vec<&str> = names
+            .iter()
+            .flat_map(|n| std::iter::repeat_n(*n, 8))
+            .collect();
+        let mut rng = auscult_experiment::seeded_rng(0, 2);
+        let (f, fl) = matched_frechet(&other, &real, MATCHED_SPLITS, &mut rng).unwrap();
+        let (pf, pfl) =
+            patient_matched_frechet(&other, &real, &patients, MATCHED_SPLITS, &mut rng).unwrap();
+        assert!(pfl > 2.0 * fl, "patient floor {pfl} vs cycle floor {fl}");
+        assert!(f / fl > 2.0, "cycle ratio {}", f / fl);
+        assert!(
+            (0.5..1.6).contains(&(pf / pfl)),
+            "patient ratio {}",
+            pf / pfl
+        );
+        // The real cycles' own patients again (fresh cycles): close on both floors.
+        let same = cluster(&gaussian(6, d, 0.0, 1.0, 7), 70);
+        let (pf, pfl) =
+            patient_matched_frechet(&same, &real, &patients, MATCHED_SPLITS, &mut rng).unwrap();
+        assert!(pf / pfl < 0.7, "same patients, patient ratio {}", pf / pfl);
+        // One patient: no split without sharing it.
+        assert!(patient_matched_frechet(&other, &real[..8], &patients[..8], 5, &mut rng).is_none());
+        // Mismatched lengths are refused, not indexed out of bounds.
+        assert!(patient_matched_frechet(&other, &real, &patients[..8], 5, &mut rng).is_none());
     }
 
     #[test]

@@ -122,7 +122,12 @@ fn demo_quick_runs_every_step_and_writes_the_report() {
         assert!((0.0..=1.0).contains(&p), "{c}");
         // The ratios at matched sizes, of the generated samples and of the real training
         // examples (null only when a class has too few test examples for two halves).
-        for key in ["frechet_ratio_matched", "train_ratio_matched"] {
+        for key in [
+            "frechet_ratio_matched",
+            "train_ratio_matched",
+            "frechet_ratio_patients",
+            "train_ratio_patients",
+        ] {
             let v = c.get(key).unwrap_or_else(|| panic!("no {key}: {c}"));
             assert!(v.is_null() || v.as_f64().unwrap() >= 0.0, "{c}");
         }

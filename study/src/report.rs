@@ -245,7 +245,8 @@ fn per_seed_probabilities(
 /// The generated corpus seen through arm (b)'s classifier, per class: the means over the
 /// seeds of the Fréchet distance to the real test cycles, its real-halves floor, their ratio,
 /// each seed's ratio, the ratio at matched sizes (of the generated and of the real training
-/// cycles), and the class's mean probability on generated and on real cycles.
+/// cycles), the same with the real cycles halved by patient, and the class's mean probability
+/// on generated and on real cycles.
 /// Empty when no seed measured it.
 fn quality_table(report: &StudyReport) -> String {
     let mut by_class: BTreeMap<&str, Vec<&auscult_classifier::ClassQuality>> = BTreeMap::new();
@@ -268,8 +269,8 @@ fn quality_table(report: &StudyReport) -> String {
     };
     let mut t = String::from(
         "Through arm (b)'s classifier (trained on real data only), against the real test cycles (`auscult quality`; means over the seeds):\n\n\
-         | class | Fréchet distance | real-halves floor | ratio | ratio per seed | ratio at matched sizes | the same for real training cycles | p(class) generated | p(class) real |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         | class | Fréchet distance | real-halves floor | ratio | ratio per seed | ratio at matched sizes | the same for real training cycles | ratio, halves by patient | real training cycles, by patient | p(class) generated | p(class) real |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (class, v) in &by_class {
         let per_seed = v
@@ -282,12 +283,14 @@ fn quality_table(report: &StudyReport) -> String {
             .join(", ");
         let _ = writeln!(
             t,
-            "| {class} | {} | {} | {} | {per_seed} | {} | {} | {} | {} |",
+            "| {class} | {} | {} | {} | {per_seed} | {} | {} | {} | {} | {} | {} |",
             mean(v, &|q| q.frechet),
             mean(v, &|q| q.frechet_real_halves),
             mean(v, &|q| q.frechet_ratio),
             mean(v, &|q| q.frechet_ratio_matched),
             mean(v, &|q| q.train_ratio_matched),
+            mean(v, &|q| q.frechet_ratio_patients),
+            mean(v, &|q| q.train_ratio_patients),
             mean(v, &|q| q.p_class_generated),
             mean(v, &|q| q.p_class_real),
         );
@@ -345,6 +348,8 @@ mod tests {
                 frechet_floor_matched: ratio.map(|_| 1.0),
                 frechet_ratio_matched: ratio.map(|r| r + 1.0),
                 train_ratio_matched: ratio.map(|_| 1.5),
+                frechet_ratio_patients: ratio.map(|_| 1.25),
+                train_ratio_patients: ratio.map(|_| 0.75),
                 p_class_generated: Some(0.25),
                 p_class_real: Some(0.5),
             };
@@ -437,9 +442,9 @@ For comparison, the mean probability the same model gives real test cycles for t
 
 Through arm (b)'s classifier (trained on real data only), against the real test cycles (`auscult quality`; means over the seeds):
 
-| class | Fréchet distance | real-halves floor | ratio | ratio per seed | ratio at matched sizes | the same for real training cycles | p(class) generated | p(class) real |
-|---|---|---|---|---|---|---|---|---|
-| crackle | 5.00 | 3.00 | 3.00 | 3.00, - | 4.00 | 1.50 | 0.25 | 0.50 |
+| class | Fréchet distance | real-halves floor | ratio | ratio per seed | ratio at matched sizes | the same for real training cycles | ratio, halves by patient | real training cycles, by patient | p(class) generated | p(class) real |
+|---|---|---|---|---|---|---|---|---|---|---|
+| crackle | 5.00 | 3.00 | 3.00 | 3.00, - | 4.00 | 1.50 | 1.25 | 0.75 | 0.25 | 0.50 |
 
 ![generated samples](seed-0/generated/contact_sheet.png)
 

@@ -43,7 +43,8 @@ pub struct Args {
     pub seed: u64,
     /// Print one JSON object (corpus, model, part, classes: [{class, n_generated, n_real,
     /// frechet, frechet_real_halves, frechet_ratio, frechet_matched, frechet_floor_matched,
-    /// frechet_ratio_matched, train_ratio_matched, p_class_generated, p_class_real}]).
+    /// frechet_ratio_matched, train_ratio_matched, frechet_ratio_patients,
+    /// train_ratio_patients, p_class_generated, p_class_real}]).
     #[arg(long)]
     pub json: bool,
 }
@@ -109,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.part
     );
     println!(
-        "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>12} {:>8} {:>8}",
+        "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>12} {:>15} {:>14} {:>8} {:>8}",
         "class",
         "generated",
         "real",
@@ -118,13 +119,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "ratio",
         "matched ratio",
         "train ratio",
+        "patient ratio",
+        "train, patient",
         "P gen",
         "P real"
     );
     let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |x| format!("{x:.d$}"));
     for c in &report.classes {
         println!(
-            "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>12} {:>8} {:>8}",
+            "{:<10} {:>9} {:>6} {:>9} {:>12} {:>6} {:>14} {:>12} {:>15} {:>14} {:>8} {:>8}",
             c.class,
             c.n_generated,
             c.n_real,
@@ -133,6 +136,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             f(c.frechet_ratio, 2),
             f(c.frechet_ratio_matched, 2),
             f(c.train_ratio_matched, 2),
+            f(c.frechet_ratio_patients, 2),
+            f(c.train_ratio_patients, 2),
             f(c.p_class_generated, 3),
             f(c.p_class_real, 3)
         );
@@ -143,7 +148,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
          ratio: the distance of one real half to as many generated samples as the other half \
          holds, over the distance between the halves, averaged over {} random splits; about 1 \
          when generated and real are alike. Train ratio: the same with real training examples \
-         in place of generated ones, what a generator that copied its training set would score)",
+         in place of generated ones, what a generator that copied its training set would score. \
+         Patient ratio: the matched ratio with the real examples halved by patient, so that the \
+         floor too compares different patients; train, patient: the same for real training \
+         examples)",
         auscult_classifier::MATCHED_SPLITS
     );
     Ok(())
